@@ -1,0 +1,92 @@
+// Package httpx is the HTTP plumbing shared by every server here: one JSON
+// error shape, one echo error handler, and a body reader with a hard size cap.
+package httpx
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Error is an error with an HTTP status and a stable machine-readable code.
+// Its message is shown to the client, so it must never carry internal detail.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Errorf builds an *Error.
+func Errorf(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Mapper turns a domain error into an *Error, or returns nil if it does not
+// know it. Each server lists its domain sentinels in one Mapper.
+type Mapper func(error) *Error
+
+// ErrorHandler is echo's HTTPErrorHandler for every server: known errors get
+// their status and code, echo's own errors (404 route, 405) keep theirs, and
+// anything else is a 500 whose text is logged, never sent.
+func ErrorHandler(log *slog.Logger, mapErr Mapper) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		out := classify(err, mapErr)
+		if out.Status >= 500 {
+			log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		}
+		_ = c.JSON(out.Status, out)
+	}
+}
+
+func classify(err error, mapErr Mapper) *Error {
+	var he *Error
+	if errors.As(err, &he) {
+		return he
+	}
+	if mapErr != nil {
+		if m := mapErr(err); m != nil {
+			return m
+		}
+	}
+	var ee *echo.HTTPError
+	if errors.As(err, &ee) && ee.Code < 500 {
+		return &Error{Status: ee.Code, Code: codeFor(ee.Code), Message: fmt.Sprint(ee.Message)}
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+}
+
+func codeFor(status int) string {
+	switch status {
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusRequestEntityTooLarge:
+		return "too_large"
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	default:
+		return "bad_request"
+	}
+}
+
+// ReadBody reads the request body, failing with 413 past limit bytes.
+func ReadBody(r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, Errorf(http.StatusBadRequest, "bad_body", "could not read request body")
+	}
+	if int64(len(body)) > limit {
+		return nil, Errorf(http.StatusRequestEntityTooLarge, "too_large", "request body is over %d bytes", limit)
+	}
+	return body, nil
+}

@@ -1,0 +1,145 @@
+// Package testenv gives tests real servers: an embedded nats-server with
+// JetStream per call, and a real Redis (REDIS_URL, or a redis-server started on
+// a free port). Tests isolate themselves with unique key prefixes, never with
+// FLUSHALL, so they can run in parallel against one Redis.
+//
+// A missing server is a test failure with a message that says how to fix it,
+// never a skip: a green run must mean the integration tests ran.
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/neru-dev/neru/internal/natsx"
+)
+
+// NATS starts an embedded nats-server with JetStream on a random loopback port
+// and returns a connection to it. Both are closed when the test ends.
+func NATS(t testing.TB) *nats.Conn {
+	t.Helper()
+	srv, err := natsx.StartEmbedded(natsx.EmbeddedConfig{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("testenv: embedded nats-server: %v", err)
+	}
+	t.Cleanup(srv.Shutdown)
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatalf("testenv: connect to embedded nats-server: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+var (
+	redisOnce sync.Once
+	redisURL  string
+	redisErr  error
+)
+
+// RedisURL returns the URL of the Redis shared by this test binary: REDIS_URL if
+// set, otherwise a redis-server started on a free port for the life of the
+// process (it is killed when the process exits, see TestMain helpers).
+func RedisURL(t testing.TB) string {
+	t.Helper()
+	redisOnce.Do(func() { redisURL, redisErr = findRedis() })
+	if redisErr != nil {
+		t.Fatalf("testenv: no Redis: %v\n(set REDIS_URL, or install redis-server: apt-get install redis-server)", redisErr)
+	}
+	return redisURL
+}
+
+// Redis returns a client for the shared test Redis and a key prefix unique to
+// this test. Every store under test must be given that prefix.
+func Redis(t testing.TB) (redis.UniversalClient, string) {
+	t.Helper()
+	opt, err := redis.ParseURL(RedisURL(t))
+	if err != nil {
+		t.Fatalf("testenv: REDIS_URL: %v", err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		t.Fatalf("testenv: Redis at %s does not answer PING: %v", opt.Addr, err)
+	}
+	return rdb, "t" + uuid.NewString()[:8] + ":"
+}
+
+var redisProc *exec.Cmd
+
+func findRedis() (string, error) {
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		return u, nil
+	}
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return "", fmt.Errorf("REDIS_URL is unset and redis-server is not on PATH")
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no")
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("start redis-server: %w", err)
+	}
+	redisProc = cmd
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			_ = c.Close()
+			return "redis://" + addr, nil
+		}
+		time.Sleep(20 * time.Millisecond) // polling a port that is not open yet
+	}
+	_ = cmd.Process.Kill()
+	return "", fmt.Errorf("redis-server on %s did not start within 10s", addr)
+}
+
+// Main wraps testing.M so that a redis-server this package started is stopped
+// when the test binary exits. Use it from TestMain: os.Exit(testenv.Main(m)).
+func Main(m *testing.M) int {
+	code := m.Run()
+	if redisProc != nil && redisProc.Process != nil {
+		_ = redisProc.Process.Kill()
+		_, _ = redisProc.Process.Wait()
+	}
+	return code
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Eventually polls cond every 10ms until it is true or timeout passes, then
+// fails the test with msg. It is the only way tests here wait.
+func Eventually(t testing.TB, timeout time.Duration, cond func() bool, msg string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("testenv: timed out after %s: "+msg, append([]any{timeout}, args...)...)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
