@@ -1,0 +1,133 @@
+package delivery
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Stream and subject names.
+const (
+	EventsStream = "NERU_EVENTS"
+	DLQStream    = "NERU_DLQ"
+	eventsPrefix = "neru.ev."
+	dlqPrefix    = "neru.dlq."
+)
+
+// Header names on the JetStream message. The app-facing headers are set by
+// the worker (see worker.Headers).
+const (
+	hdrID       = "Neru-Delivery-Id"
+	hdrInstance = "Neru-Instance"
+	hdrSession  = "Neru-Session"
+	hdrListener = "Neru-Listener"
+	hdrPath     = "Neru-Path"
+	hdrKind     = "Neru-Kind"
+	hdrAccepted = "Neru-Accepted"
+	hdrAttempts = "Neru-Attempts"
+	hdrReason   = "Neru-Dead-Reason"
+)
+
+// Delivery is one event for one listener.
+type Delivery struct {
+	ID         string
+	InstanceID string
+	SessionID  string
+	ListenerID string
+	Path       string
+	Kind       string
+	AcceptedAt time.Time
+	Body       []byte
+
+	// Set on dead deliveries only.
+	Attempts   int
+	DeadReason string
+}
+
+// ID derives the stable delivery id of an event for a listener: the same
+// webhook retried by the provider yields the same id, which JetStream
+// deduplicates and apps can use to drop repeats.
+func ID(eventID, listenerID string) string {
+	h := sha256.Sum256([]byte(eventID + "\x00" + listenerID))
+	return hex.EncodeToString(h[:16])
+}
+
+// Partition maps a session to one of n partitions.
+func Partition(instanceID, sessionID string, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(instanceID))
+	h.Write([]byte{':'})
+	h.Write([]byte(sessionID))
+	return int(h.Sum32() % uint32(n))
+}
+
+// EventSubject is the subject of a delivery in NERU_EVENTS.
+func EventSubject(instanceID string, partition int) string {
+	return eventsPrefix + instanceID + "." + strconv.Itoa(partition)
+}
+
+// PartitionFilter is the subject filter of one partition across instances.
+func PartitionFilter(partition int) string {
+	return eventsPrefix + "*." + strconv.Itoa(partition)
+}
+
+// DLQSubject is the subject of a dead delivery.
+func DLQSubject(instanceID string) string { return dlqPrefix + instanceID }
+
+// Msg encodes d for NERU_EVENTS with partitions partitions.
+func (d *Delivery) Msg(partitions int) *nats.Msg {
+	m := nats.NewMsg(EventSubject(d.InstanceID, Partition(d.InstanceID, d.SessionID, partitions)))
+	d.setHeaders(m.Header)
+	m.Data = d.Body
+	return m
+}
+
+// DeadMsg encodes d for NERU_DLQ.
+func (d *Delivery) DeadMsg() *nats.Msg {
+	m := nats.NewMsg(DLQSubject(d.InstanceID))
+	d.setHeaders(m.Header)
+	m.Header.Set(hdrAttempts, strconv.Itoa(d.Attempts))
+	m.Header.Set(hdrReason, d.DeadReason)
+	m.Data = d.Body
+	return m
+}
+
+func (d *Delivery) setHeaders(h nats.Header) {
+	h.Set(nats.MsgIdHdr, d.ID)
+	h.Set(hdrID, d.ID)
+	h.Set(hdrInstance, d.InstanceID)
+	h.Set(hdrSession, d.SessionID)
+	h.Set(hdrListener, d.ListenerID)
+	h.Set(hdrPath, d.Path)
+	h.Set(hdrKind, d.Kind)
+	h.Set(hdrAccepted, strconv.FormatInt(d.AcceptedAt.UnixNano(), 10))
+}
+
+// FromMsg decodes a delivery from a NERU_EVENTS or NERU_DLQ message.
+func FromMsg(h nats.Header, data []byte) (*Delivery, error) {
+	d := &Delivery{
+		ID:         h.Get(hdrID),
+		InstanceID: h.Get(hdrInstance),
+		SessionID:  h.Get(hdrSession),
+		ListenerID: h.Get(hdrListener),
+		Path:       h.Get(hdrPath),
+		Kind:       h.Get(hdrKind),
+		DeadReason: h.Get(hdrReason),
+		Body:       data,
+	}
+	if d.ID == "" || d.InstanceID == "" || d.SessionID == "" || d.Path == "" {
+		return nil, fmt.Errorf("delivery: message lacks routing headers")
+	}
+	ns, err := strconv.ParseInt(h.Get(hdrAccepted), 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("delivery: bad %s header: %w", hdrAccepted, err)
+	}
+	d.AcceptedAt = time.Unix(0, ns)
+	d.Attempts, _ = strconv.Atoi(h.Get(hdrAttempts))
+	return d, nil
+}

@@ -1,0 +1,238 @@
+package instance
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+var (
+	// ErrNotFound: no instance with that id or application id.
+	ErrNotFound = errors.New("instance not found")
+	// ErrExists: the id or the application id is taken.
+	ErrExists = errors.New("instance already exists")
+	// ErrInvalid wraps every validation failure of an Instance.
+	ErrInvalid = errors.New("invalid instance")
+)
+
+// validID keeps ids usable as NATS subject tokens and Redis key parts.
+var validID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// Instance is one deployed app.
+type Instance struct {
+	ID            string `json:"id"`
+	BaseURL       string `json:"baseUrl"`
+	ApplicationID string `json:"applicationId"`
+	AccountID     string `json:"accountId,omitempty"`
+	// PublicKey is the PEM of the RSA key the app's SDK signs its JWT with.
+	PublicKey string `json:"publicKey,omitempty"`
+	// Unauthenticated marks an instance for loopback development: SDK calls
+	// without a JWT (neru in DEBUG mode) are accepted for it. `neru dev` sets it.
+	Unauthenticated bool      `json:"unauthenticated,omitempty"`
+	CreatedAt       time.Time `json:"createdAt"`
+}
+
+// Validate checks an instance before it is stored.
+func (in *Instance) Validate() error {
+	if !validID.MatchString(in.ID) {
+		return fmt.Errorf("%w: id must match %s", ErrInvalid, validID)
+	}
+	u, err := url.Parse(in.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%w: baseUrl must be an absolute http(s) URL", ErrInvalid)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%w: baseUrl must not have a query or fragment", ErrInvalid)
+	}
+	in.BaseURL = strings.TrimRight(in.BaseURL, "/")
+	if in.ApplicationID == "" || len(in.ApplicationID) > 128 || strings.ContainsAny(in.ApplicationID, "{}/ ") {
+		return fmt.Errorf("%w: applicationId is required (at most 128 characters, no spaces, slashes or braces)", ErrInvalid)
+	}
+	if in.PublicKey != "" {
+		if _, err := ParsePublicKey(in.PublicKey); err != nil {
+			return fmt.Errorf("%w: publicKey: %v", ErrInvalid, err)
+		}
+	}
+	return nil
+}
+
+// ParsePublicKey reads an RSA public key from PEM (PKIX or PKCS#1).
+func ParsePublicKey(pemText string) (*rsa.PublicKey, error) {
+	block, _ := pem.Decode([]byte(pemText))
+	if block == nil {
+		return nil, errors.New("not PEM")
+	}
+	if k, err := x509.ParsePKCS1PublicKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	rk, ok := k.(*rsa.PublicKey)
+	if !ok {
+		return nil, errors.New("not an RSA key")
+	}
+	return rk, nil
+}
+
+// Store keeps instances in Redis.
+type Store struct {
+	rdb redis.UniversalClient
+	ks  string
+
+	mu    sync.Mutex
+	cache map[string]cached
+	ttl   time.Duration
+}
+
+type cached struct {
+	in  *Instance
+	exp time.Time
+}
+
+// NewStore returns a Store whose keys start with keyspace.
+func NewStore(rdb redis.UniversalClient, keyspace string) *Store {
+	return &Store{rdb: rdb, ks: keyspace, cache: map[string]cached{}, ttl: 2 * time.Second}
+}
+
+func (s *Store) recKey(id string) string  { return s.ks + "inst:{" + id + "}" }
+func (s *Store) appKey(app string) string { return s.ks + "inst:app:{" + app + "}" }
+func (s *Store) allKey() string           { return s.ks + "inst:all" }
+
+// Create stores a new instance. Its id and application id must be unused.
+func (s *Store) Create(ctx context.Context, in *Instance) error {
+	if err := in.Validate(); err != nil {
+		return err
+	}
+	if in.CreatedAt.IsZero() {
+		in.CreatedAt = time.Now().UTC()
+	}
+	rec, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	// The application id claim comes first: it is the one two instances race for.
+	ok, err := s.rdb.SetNX(ctx, s.appKey(in.ApplicationID), in.ID, 0).Result()
+	if err != nil {
+		return fmt.Errorf("instance: create: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("%w: application id %q is used by another instance", ErrExists, in.ApplicationID)
+	}
+	ok, err = s.rdb.SetNX(ctx, s.recKey(in.ID), rec, 0).Result()
+	if err != nil || !ok {
+		s.rdb.Del(ctx, s.appKey(in.ApplicationID))
+		if err != nil {
+			return fmt.Errorf("instance: create: %w", err)
+		}
+		return fmt.Errorf("%w: id %q", ErrExists, in.ID)
+	}
+	return s.rdb.SAdd(ctx, s.allKey(), in.ID).Err()
+}
+
+// Get returns an instance by id. Results are cached for two seconds, so a
+// deleted instance may still route for that long.
+func (s *Store) Get(ctx context.Context, id string) (*Instance, error) {
+	if !validID.MatchString(id) {
+		return nil, ErrNotFound
+	}
+	return s.load(ctx, "id:"+id, func() (string, error) { return id, nil })
+}
+
+// ByApplication returns the instance that owns a Vonage application id.
+func (s *Store) ByApplication(ctx context.Context, appID string) (*Instance, error) {
+	return s.load(ctx, "app:"+appID, func() (string, error) {
+		id, err := s.rdb.Get(ctx, s.appKey(appID)).Result()
+		if errors.Is(err, redis.Nil) {
+			return "", ErrNotFound
+		}
+		return id, err
+	})
+}
+
+func (s *Store) load(ctx context.Context, ck string, resolve func() (string, error)) (*Instance, error) {
+	now := time.Now()
+	s.mu.Lock()
+	c, ok := s.cache[ck]
+	s.mu.Unlock()
+	if ok && now.Before(c.exp) {
+		return c.in, nil
+	}
+	id, err := resolve()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := s.rdb.Get(ctx, s.recKey(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("instance: get %s: %w", id, err)
+	}
+	in := new(Instance)
+	if err := json.Unmarshal(raw, in); err != nil {
+		return nil, fmt.Errorf("instance: decode %s: %w", id, err)
+	}
+	s.mu.Lock()
+	s.cache[ck] = cached{in: in, exp: now.Add(s.ttl)}
+	s.mu.Unlock()
+	return in, nil
+}
+
+// List returns every instance, sorted by id.
+func (s *Store) List(ctx context.Context) ([]*Instance, error) {
+	ids, err := s.rdb.SMembers(ctx, s.allKey()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("instance: list: %w", err)
+	}
+	out := make([]*Instance, 0, len(ids))
+	for _, id := range ids {
+		in, err := s.Get(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Delete removes an instance. Its sessions, listeners and state age out with
+// their TTLs; its listeners stop matching at once because webhooks for its
+// application id no longer resolve.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	in, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		// One key per DEL: the keys live in different cluster slots.
+		p.Del(ctx, s.recKey(id))
+		p.Del(ctx, s.appKey(in.ApplicationID))
+		p.SRem(ctx, s.allKey(), id)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("instance: delete %s: %w", id, err)
+	}
+	s.mu.Lock()
+	delete(s.cache, "id:"+id)
+	delete(s.cache, "app:"+in.ApplicationID)
+	s.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,145 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/neru-dev/neru/delivery"
+	"github.com/neru-dev/neru/listener"
+	"github.com/neru-dev/neru/session"
+)
+
+// ErrUnavailable means JetStream did not confirm a publish: the caller must
+// not acknowledge the webhook, so the provider retries it.
+var ErrUnavailable = errors.New("event bus unavailable")
+
+// Event is a provider webhook, parsed just enough to route it.
+type Event struct {
+	Kind string   // e.g. "messages.inbound"; see the providers
+	ID   string   // the provider's identity of this webhook: equal for a retry
+	Keys []string // listener index keys that could match, wildcards included
+	Body []byte   // the webhook as received; this is what the app gets
+
+	doc     any
+	decoded bool
+}
+
+// Doc is the body decoded as JSON, for filter evaluation. It is decoded at
+// most once, and only if a candidate has filters.
+func (e *Event) Doc() any {
+	if !e.decoded {
+		_ = json.Unmarshal(e.Body, &e.doc)
+		e.decoded = true
+	}
+	return e.doc
+}
+
+// Publisher is the slice of jetstream.JetStream the router needs.
+// PublishMsgAsync must be safe for concurrent use; the returned future
+// resolves once the stream stored (or refused) the message.
+type Publisher interface {
+	PublishMsgAsync(msg *nats.Msg, opts ...jetstream.PublishOpt) (jetstream.PubAckFuture, error)
+}
+
+// Router matches events and publishes deliveries. Safe for concurrent use.
+type Router struct {
+	listeners  *listener.Store
+	sessions   *session.Store
+	pub        Publisher
+	partitions int
+}
+
+// New returns a Router publishing on partitions partitions.
+func New(ls *listener.Store, ss *session.Store, pub Publisher, partitions int) *Router {
+	return &Router{listeners: ls, sessions: ss, pub: pub, partitions: partitions}
+}
+
+// Match returns the listeners of an instance that accept ev, oldest first.
+func (r *Router) Match(ctx context.Context, instanceID string, ev *Event) ([]*listener.Listener, error) {
+	cands, err := r.listeners.Candidates(ctx, instanceID, ev.Keys)
+	if err != nil || len(cands) == 0 {
+		return nil, err
+	}
+	out := cands[:0]
+	var sessions []string
+	for _, l := range cands {
+		if len(l.Filters) == 0 || listener.MatchAll(l.Filters, ev.Doc()) {
+			out = append(out, l)
+			sessions = append(sessions, l.SessionID)
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	alive, err := r.sessions.Alive(ctx, instanceID, sessions)
+	if err != nil {
+		return nil, err
+	}
+	live := out[:0]
+	for _, l := range out {
+		if alive[l.SessionID] {
+			live = append(live, l)
+		}
+	}
+	return live, nil
+}
+
+// Deliveries builds one delivery of ev per listener.
+func Deliveries(instanceID string, ev *Event, ls []*listener.Listener, accepted time.Time) []*delivery.Delivery {
+	out := make([]*delivery.Delivery, len(ls))
+	for i, l := range ls {
+		out[i] = &delivery.Delivery{
+			ID:         delivery.ID(ev.ID, l.ID),
+			InstanceID: instanceID,
+			SessionID:  l.SessionID,
+			ListenerID: l.ID,
+			Path:       l.Path,
+			Kind:       ev.Kind,
+			AcceptedAt: accepted,
+			Body:       ev.Body,
+		}
+	}
+	return out
+}
+
+// Publish stores every delivery in JetStream and returns once all are
+// acknowledged, or ErrUnavailable (wrapped) if any is not.
+func (r *Router) Publish(ctx context.Context, ds []*delivery.Delivery) error {
+	futures := make([]jetstream.PubAckFuture, 0, len(ds))
+	for _, d := range ds {
+		f, err := r.pub.PublishMsgAsync(d.Msg(r.partitions))
+		if err != nil {
+			return fmt.Errorf("%w: publish: %v", ErrUnavailable, err)
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %v", ErrUnavailable, ctx.Err())
+		}
+	}
+	return nil
+}
+
+// Route matches ev and publishes its deliveries. It returns how many
+// deliveries were stored.
+func (r *Router) Route(ctx context.Context, instanceID string, ev *Event) (int, error) {
+	ls, err := r.Match(ctx, instanceID, ev)
+	if err != nil {
+		return 0, err
+	}
+	if len(ls) == 0 {
+		return 0, nil
+	}
+	return len(ls), r.Publish(ctx, Deliveries(instanceID, ev, ls, time.Now()))
+}
