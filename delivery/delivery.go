@@ -19,8 +19,14 @@ const (
 	dlqPrefix    = "neru.dlq."
 )
 
-// Header names on the JetStream message. The app-facing headers are set by
-// the worker (see worker.Headers).
+// Headers the app receives with every delivery.
+const (
+	HeaderSession  = "x-neru-sessionid"
+	HeaderDelivery = "x-neru-delivery-id"
+	HeaderAttempt  = "x-neru-attempt"
+)
+
+// Header names on the JetStream message.
 const (
 	hdrID       = "Neru-Delivery-Id"
 	hdrInstance = "Neru-Instance"

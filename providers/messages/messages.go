@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/neru-dev/neru/listener"
@@ -99,6 +100,7 @@ func parse(body []byte) (*webhook, error) {
 	if w.Channel == "" && w.To.typ != "" {
 		w.Channel = w.To.typ
 	}
+	w.Channel = channel(w.Channel)
 	switch {
 	case w.MessageUUID == "":
 		return nil, fmt.Errorf("%w: message_uuid is required", ErrBadWebhook)
@@ -113,17 +115,32 @@ func parse(body []byte) (*webhook, error) {
 }
 
 // keys lists every index key an event could be registered under: the exact
-// values and the wildcard in each of the three positions.
+// values and the wildcard in each of the three positions. A value that is
+// itself "*" would repeat a key, and a repeated key makes the store return
+// the same listener twice, so repeats are dropped.
 func keys(kind, channel, a, b string) []string {
 	out := make([]string, 0, 8)
 	for _, c := range []string{channel, listener.Any} {
 		for _, x := range []string{a, listener.Any} {
 			for _, y := range []string{b, listener.Any} {
-				out = append(out, listener.Key(kind, c, x, y))
+				if k := listener.Key(kind, c, x, y); !slices.Contains(out, k) {
+					out = append(out, k)
+				}
 			}
 		}
 	}
 	return out
+}
+
+// channel normalises a channel name for matching, on both sides: Vonage and
+// the SDKs spell channels in lower case, and the v0.1 webhooks name Viber
+// "viber_service_msg" where v1 and the SDK's MessageContact say "viber_service".
+func channel(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "viber_service_msg" {
+		return "viber_service"
+	}
+	return s
 }
 
 // Number normalises a phone number or channel id for matching: surrounding
@@ -143,11 +160,17 @@ func (c *Contact) key() string {
 	if c == nil {
 		return listener.Any
 	}
-	switch {
-	case c.Number != nil && *c.Number != "":
-		return Number(*c.Number)
-	case c.ID != nil && *c.ID != "":
-		return Number(*c.ID)
+	// Normalise before testing for empty: "+" or " " is no number at all,
+	// and must not become an empty key part that no event ever yields.
+	if c.Number != nil {
+		if n := Number(*c.Number); n != "" {
+			return n
+		}
+	}
+	if c.ID != nil {
+		if id := Number(*c.ID); id != "" {
+			return id
+		}
 	}
 	return listener.Any
 }
@@ -166,19 +189,19 @@ func Listener(instanceID, action string, payload json.RawMessage) (*listener.Lis
 	if err := json.Unmarshal(payload, &s); err != nil {
 		return nil, fmt.Errorf("%w: %s payload: %v", listener.ErrInvalid, action, err)
 	}
-	channel := listener.Any
+	ch := listener.Any
 	for _, c := range []*Contact{s.To, s.From} {
-		if c != nil && c.Type != "" {
-			channel = c.Type
+		if c != nil && channel(c.Type) != "" {
+			ch = channel(c.Type)
 			break
 		}
 	}
 	var key string
 	switch action {
 	case ActionInbound:
-		key = listener.Key("msg-in", channel, s.To.key(), s.From.key())
+		key = listener.Key("msg-in", ch, s.To.key(), s.From.key())
 	case ActionEvents:
-		key = listener.Key("msg-ev", channel, s.From.key(), s.To.key())
+		key = listener.Key("msg-ev", ch, s.From.key(), s.To.key())
 	default:
 		return nil, fmt.Errorf("%w: unknown %s action %q", listener.ErrInvalid, Provider, action)
 	}

@@ -47,8 +47,11 @@ func parse(body []byte) (*webhook, error) {
 	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadWebhook, err)
 	}
-	if strings.Contains(w.UUID+w.ConversationUUID+w.To, "|") {
-		return nil, fmt.Errorf("%w: uuid, conversation_uuid and to may not contain |", ErrBadWebhook)
+	// Only the ids are key parts of every event. A "|" in "to" (a SIP or
+	// websocket URI, never a number) must not fail the call: ParseAnswer
+	// just leaves the number key out, and ParseEvent does not key on "to".
+	if strings.Contains(w.UUID+w.ConversationUUID, "|") {
+		return nil, fmt.Errorf("%w: uuid and conversation_uuid may not contain |", ErrBadWebhook)
 	}
 	return &w, nil
 }
@@ -63,7 +66,7 @@ func ParseAnswer(body []byte) (*router.Event, error) {
 		return nil, fmt.Errorf("%w: uuid is required", ErrBadWebhook)
 	}
 	keys := []string{listener.Key("vapi-answer", listener.Any)}
-	if to := messages.Number(w.To); to != "" {
+	if to := messages.Number(w.To); to != "" && to != listener.Any && !strings.Contains(to, "|") {
 		keys = append(keys, listener.Key("vapi-answer", to))
 	}
 	return &router.Event{Kind: KindAnswer, ID: "answer:" + w.UUID, Keys: keys, Body: body}, nil
@@ -116,24 +119,29 @@ func Listener(instanceID, action string, payload json.RawMessage) (*listener.Lis
 	if err := json.Unmarshal(payload, &s); err != nil {
 		return nil, fmt.Errorf("%w: %s payload: %v", listener.ErrInvalid, action, err)
 	}
-	var key string
+	var key, value string
 	switch action {
 	case ActionAnswer:
-		key = listener.Key("vapi-answer", or(messages.Number(s.To), listener.Any))
+		value = or(messages.Number(s.To), listener.Any)
+		key = listener.Key("vapi-answer", value)
 	case ActionEvent:
 		switch {
 		case or(s.VapiID, s.VapiId) != "":
-			key = listener.Key("vapi-ev", "uuid", or(s.VapiID, s.VapiId))
+			value = or(s.VapiID, s.VapiId)
+			key = listener.Key("vapi-ev", "uuid", value)
 		case or(s.ConversationID, s.ConversationId) != "":
-			key = listener.Key("vapi-ev", "conv", or(s.ConversationID, s.ConversationId))
+			value = or(s.ConversationID, s.ConversationId)
+			key = listener.Key("vapi-ev", "conv", value)
 		default:
 			key = listener.Key("vapi-ev", listener.Any)
 		}
 	default:
 		return nil, fmt.Errorf("%w: unknown %s action %q", listener.ErrInvalid, Provider, action)
 	}
-	if strings.Count(key, "|") > 2 {
-		return nil, fmt.Errorf("%w: ids may not contain |", listener.ErrInvalid)
+	// Checked on the value, not by counting separators in the key: the
+	// answer key has one part, so "to":"a|b" would pass a count of "> 2".
+	if strings.Contains(value, "|") {
+		return nil, fmt.Errorf("%w: ids and numbers may not contain |", listener.ErrInvalid)
 	}
 	return listener.New(instanceID, Provider, action, key, s.Callback), nil
 }

@@ -1,0 +1,90 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/neru-dev/neru/listener"
+)
+
+// Client POSTs deliveries to app routes. It is shared by the workers and by
+// the gateway's synchronous answer path, so both send the same headers and
+// obey the same network guard.
+type Client struct{ http *http.Client }
+
+// NewClient returns a Client whose requests give up after timeout. Unless
+// allowPrivate is set, it refuses to dial loopback, private and link-local
+// addresses, checked on the resolved IP at dial time so DNS tricks do not
+// get around it.
+func NewClient(timeout time.Duration, allowPrivate bool) *Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	if !allowPrivate {
+		dialer.Control = refusePrivate
+	}
+	tr := &http.Transport{
+		DialContext:         dialer.DialContext,
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	return &Client{http: &http.Client{Transport: tr, Timeout: timeout}}
+}
+
+func refusePrivate(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
+		ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
+		return fmt.Errorf("delivery: refusing to deliver to non-public address %s", host)
+	}
+	return nil
+}
+
+// StatusError is a non-2xx answer from the app.
+type StatusError struct{ Code int }
+
+func (e *StatusError) Error() string { return fmt.Sprintf("app answered %d", e.Code) }
+
+// Permanent reports whether retrying cannot help: the app refused the event
+// with a 4xx other than the "try again" ones.
+func (e *StatusError) Permanent() bool {
+	switch e.Code {
+	case http.StatusRequestTimeout, http.StatusConflict, http.StatusTooEarly, http.StatusTooManyRequests:
+		return false
+	}
+	return e.Code >= 400 && e.Code < 500
+}
+
+// Post sends d to baseURL/<d.Path> once and returns the app's body (at most
+// maxBody bytes) on a 2xx, or a *StatusError.
+func (c *Client) Post(ctx context.Context, baseURL string, d *Delivery, attempt int, maxBody int64) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, listener.JoinPath(baseURL, d.Path), bytes.NewReader(d.Body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(HeaderSession, d.SessionID)
+	req.Header.Set(HeaderDelivery, d.ID)
+	req.Header.Set(HeaderAttempt, strconv.Itoa(attempt))
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // keep the connection reusable
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, &StatusError{Code: resp.StatusCode}
+	}
+	return body, err
+}

@@ -1,0 +1,70 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// DefaultFallbackNCCO is answered to a call when the app cannot be reached.
+const DefaultFallbackNCCO = `[{"action":"talk","text":"Sorry, we cannot take your call right now. Please try again later."}]`
+
+// Config configures a gateway. Zero values take the defaults.
+type Config struct {
+	Addr          string        // public listener; default 127.0.0.1:8080
+	CommandAddr   string        // SDK command endpoint; default 127.0.0.1:3001; "-" disables it
+	Partitions    int           // must equal the workers'; default 16
+	MaxBody       int64         // request body cap; default 1 MiB
+	AnswerTimeout time.Duration // how long a call waits for the app's NCCO; default 4s
+	FallbackNCCO  string        // default DefaultFallbackNCCO
+	// AdminToken guards /admin/v1. Empty: the admin API answers loopback
+	// clients only (dev mode).
+	AdminToken string
+	// DevInstanceID is the instance that SDK calls without a JWT act as,
+	// provided it is marked Unauthenticated and the call comes from loopback.
+	DevInstanceID string
+	// AllowPrivateNetworks lets the synchronous answer path reach loopback
+	// and private app addresses (dev). Off in production.
+	AllowPrivateNetworks bool
+	ShutdownTimeout      time.Duration // default 10s
+	LogsKept             int64         // log submissions kept per instance; default 1000
+}
+
+func (c *Config) setDefaults() {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.CommandAddr == "" {
+		c.CommandAddr = "127.0.0.1:3001"
+	}
+	if c.Partitions == 0 {
+		c.Partitions = 16
+	}
+	if c.MaxBody == 0 {
+		c.MaxBody = 1 << 20
+	}
+	if c.AnswerTimeout == 0 {
+		c.AnswerTimeout = 4 * time.Second
+	}
+	if c.FallbackNCCO == "" {
+		c.FallbackNCCO = DefaultFallbackNCCO
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.LogsKept == 0 {
+		c.LogsKept = 1000
+	}
+}
+
+// Validate reports a configuration that cannot work.
+func (c *Config) Validate() error {
+	var ncco []json.RawMessage
+	if json.Unmarshal([]byte(c.FallbackNCCO), &ncco) != nil {
+		return errors.New("gateway: FallbackNCCO must be a JSON array")
+	}
+	if c.Partitions < 1 || c.Partitions > 4096 {
+		return errors.New("gateway: Partitions must be 1-4096")
+	}
+	return nil
+}

@@ -1,0 +1,251 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/neru-dev/neru/delivery"
+)
+
+// partition consumes one partition and runs its session lanes.
+type partition struct {
+	n   int
+	w   *Worker
+	log *slog.Logger
+	// stopCtx ends fetching and new attempts; abortCtx also cancels the
+	// requests in flight. A graceful stop cancels abortCtx only after the
+	// drain time, fencing cancels both at once.
+	stopCtx  context.Context
+	stop     context.CancelFunc
+	abortCtx context.Context
+	abort    context.CancelFunc
+	done     chan struct{} // closed when every lane has returned
+
+	mu    sync.Mutex
+	lanes map[string][]jetstream.Msg // queued messages per session; head is in flight
+	held  map[uint64]bool            // stream sequences we hold, to drop redeliveries
+	wg    sync.WaitGroup
+}
+
+func consumerName(n int) string { return "part-" + strconv.Itoa(n) }
+
+// startPartition recreates the partition's consumer, so that everything a
+// previous owner left unacknowledged is redelivered from the oldest on, and
+// starts consuming.
+func (w *Worker) startPartition(ctx context.Context, n int) (*partition, error) {
+	name := consumerName(n)
+	if err := w.js.DeleteConsumer(ctx, delivery.EventsStream, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, fmt.Errorf("worker: reset consumer %s: %w", name, err)
+	}
+	cons, err := w.js.CreateOrUpdateConsumer(ctx, delivery.EventsStream, jetstream.ConsumerConfig{
+		Durable:       name,
+		FilterSubject: delivery.PartitionFilter(n),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       30 * time.Second,
+		MaxAckPending: w.cfg.MaxPending,
+		MaxDeliver:    -1, // retries are counted by the lane, not the server
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("worker: create consumer %s: %w", name, err)
+	}
+	p := &partition{
+		n: n, w: w, log: w.log.With("partition", n), done: make(chan struct{}),
+		lanes: map[string][]jetstream.Msg{}, held: map[uint64]bool{},
+	}
+	p.abortCtx, p.abort = context.WithCancel(context.Background())
+	p.stopCtx, p.stop = context.WithCancel(p.abortCtx)
+	cc, err := cons.Consume(p.enqueue, jetstream.PullMaxMessages(min(w.cfg.MaxPending, 512)))
+	if err != nil {
+		p.abort()
+		return nil, fmt.Errorf("worker: consume %s: %w", name, err)
+	}
+	go func() {
+		<-p.stopCtx.Done()
+		cc.Stop()
+		p.wg.Wait()
+		p.abort()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+func (p *partition) draining() bool { return p.stopCtx.Err() != nil }
+
+func (p *partition) finished() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// shutdown stops the partition: no new attempts; requests in flight get
+// grace to finish (0: cancel them now). It returns when every lane is done.
+func (p *partition) shutdown(grace time.Duration) {
+	p.stop()
+	if grace <= 0 {
+		p.abort()
+	}
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		p.abort()
+		<-p.done
+	}
+}
+
+// enqueue appends a message to its session's lane, starting the lane if it
+// was idle. It never blocks: the consumer's MaxAckPending bounds the queue.
+func (p *partition) enqueue(msg jetstream.Msg) {
+	meta, err := msg.Metadata()
+	if err != nil {
+		_ = msg.Term()
+		return
+	}
+	d, err := delivery.FromMsg(msg.Headers(), msg.Data())
+	if err != nil {
+		p.log.Error("dropping undecodable message", "seq", meta.Sequence.Stream, "err", err)
+		_ = msg.Term()
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopCtx.Err() != nil {
+		return // stopping: the message stays unacked for the next owner
+	}
+	if p.held[meta.Sequence.Stream] {
+		return // an ack-wait redelivery of a message a lane already holds
+	}
+	p.held[meta.Sequence.Stream] = true
+	q, running := p.lanes[d.SessionID]
+	p.lanes[d.SessionID] = append(q, msg)
+	if !running {
+		p.wg.Add(1)
+		go p.runLane(d.SessionID)
+	}
+}
+
+// runLane delivers a session's messages one at a time, in order.
+func (p *partition) runLane(session string) {
+	defer p.wg.Done()
+	for {
+		p.mu.Lock()
+		q := p.lanes[session]
+		if len(q) == 0 || p.stopCtx.Err() != nil {
+			delete(p.lanes, session)
+			p.mu.Unlock()
+			return
+		}
+		msg := q[0]
+		p.mu.Unlock()
+
+		settled := p.deliver(msg)
+
+		p.mu.Lock()
+		if meta, err := msg.Metadata(); err == nil {
+			delete(p.held, meta.Sequence.Stream)
+		}
+		if !settled {
+			// Stopped mid-retry: leave the whole lane unacked, in order,
+			// for whoever owns the partition next.
+			delete(p.lanes, session)
+			p.mu.Unlock()
+			return
+		}
+		p.lanes[session] = p.lanes[session][1:]
+		p.mu.Unlock()
+	}
+}
+
+// deliver sends msg until it succeeds, is dead, or the partition stops.
+// It reports whether the message was settled (acked).
+func (p *partition) deliver(msg jetstream.Msg) bool {
+	w := p.w
+	d, _ := delivery.FromMsg(msg.Headers(), msg.Data())
+	meta, _ := msg.Metadata()
+	attempt := int(meta.NumDelivered) // a redelivery has already been tried before
+	for ; ; attempt++ {
+		err := w.sendOnce(p.abortCtx, d, attempt)
+		if err == nil {
+			_ = msg.Ack()
+			w.metrics.delivered.Add(1)
+			return true
+		}
+		if p.stopCtx.Err() != nil {
+			return false
+		}
+		var perm *PermanentError
+		reason := ""
+		switch {
+		case errors.As(err, &perm):
+			reason = perm.Reason
+		case attempt >= w.cfg.MaxAttempts:
+			reason = fmt.Sprintf("gave up after %d attempts: %v", attempt, err)
+		case time.Since(d.AcceptedAt) > w.cfg.MaxAge:
+			reason = fmt.Sprintf("older than %s: %v", w.cfg.MaxAge, err)
+		}
+		if reason != "" {
+			return p.bury(msg, d, attempt, reason)
+		}
+		w.metrics.retried.Add(1)
+		p.log.Debug("delivery failed, will retry", "delivery", d.ID, "attempt", attempt, "err", err)
+		if !p.wait(msg, w.backoff(attempt)) {
+			return false
+		}
+	}
+}
+
+// bury moves a delivery to the DLQ and acks it. If the DLQ publish fails the
+// message is left unacked, so it is not lost.
+func (p *partition) bury(msg jetstream.Msg, d *delivery.Delivery, attempts int, reason string) bool {
+	d.Attempts, d.DeadReason = attempts, reason
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := p.w.js.PublishMsg(ctx, d.DeadMsg()); err != nil {
+		p.log.Error("cannot publish to the DLQ; leaving the delivery unacked", "delivery", d.ID, "err", err)
+		return false
+	}
+	_ = msg.Ack()
+	p.w.metrics.dead.Add(1)
+	p.log.Warn("delivery moved to the DLQ", "delivery", d.ID, "session", d.SessionID, "reason", reason)
+	return true
+}
+
+// wait sleeps for a retry delay, telling JetStream the message is still
+// being worked on so it is not redelivered meanwhile. It returns false if
+// the partition stopped.
+func (p *partition) wait(msg jetstream.Msg, delay time.Duration) bool {
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	tick := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.C:
+			return true
+		case <-tick.C:
+			_ = msg.InProgress()
+		case <-p.stopCtx.Done():
+			return false
+		}
+	}
+}
+
+// backoff is exponential with full jitter: uniformly in [d/2, d].
+func (w *Worker) backoff(attempt int) time.Duration {
+	d := w.cfg.BackoffBase << min(attempt-1, 30)
+	if d <= 0 || d > w.cfg.BackoffMax {
+		d = w.cfg.BackoffMax
+	}
+	return d/2 + rand.N(d/2+1)
+}

@@ -1,0 +1,37 @@
+package worker
+
+import (
+	"context"
+	"errors"
+
+	"github.com/neru-dev/neru/delivery"
+	"github.com/neru-dev/neru/instance"
+)
+
+// PermanentError is a failure that retrying cannot fix; the delivery goes
+// to the DLQ at once.
+type PermanentError struct{ Reason string }
+
+func (e *PermanentError) Error() string { return e.Reason }
+
+// Instances resolves an instance id to its record (base URL).
+type Instances interface {
+	Get(ctx context.Context, id string) (*instance.Instance, error)
+}
+
+func (w *Worker) sendOnce(ctx context.Context, d *delivery.Delivery, attempt int) error {
+	in, err := w.instances.Get(ctx, d.InstanceID)
+	if errors.Is(err, instance.ErrNotFound) {
+		return &PermanentError{Reason: "instance " + d.InstanceID + " no longer exists"}
+	}
+	if err != nil {
+		return err
+	}
+	_, err = w.client.Post(ctx, in.BaseURL, d, attempt, 0)
+	var se *delivery.StatusError
+	if errors.As(err, &se) && se.Permanent() {
+		// The app refused this event; sending it again will not change that.
+		return &PermanentError{Reason: se.Error()}
+	}
+	return err
+}
