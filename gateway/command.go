@@ -213,4 +213,3 @@ func (g *Gateway) submitLog(r *http.Request) {
 		g.log.Warn("logs-submission: not stored", "instance", inst.ID, "err", err)
 	}
 }
-
