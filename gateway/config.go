@@ -16,7 +16,10 @@ type Config struct {
 	Partitions    int           // must equal the workers'; default 16
 	MaxBody       int64         // request body cap; default 1 MiB
 	AnswerTimeout time.Duration // how long a call waits for the app's NCCO; default 4s
-	FallbackNCCO  string        // default DefaultFallbackNCCO
+	// PublishTimeout bounds the wait for JetStream to store a webhook's
+	// deliveries; past it the webhook gets a 503 and the provider retries.
+	PublishTimeout time.Duration // default 5s
+	FallbackNCCO   string        // default DefaultFallbackNCCO
 	// AdminToken guards /admin/v1. Empty: the admin API answers loopback
 	// clients only (dev mode).
 	AdminToken string
@@ -45,6 +48,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.AnswerTimeout == 0 {
 		c.AnswerTimeout = 4 * time.Second
+	}
+	if c.PublishTimeout == 0 {
+		c.PublishTimeout = 5 * time.Second
 	}
 	if c.FallbackNCCO == "" {
 		c.FallbackNCCO = DefaultFallbackNCCO

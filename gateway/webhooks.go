@@ -67,12 +67,24 @@ func (g *Gateway) routed(parse func([]byte) (*router.Event, error)) echo.Handler
 		if err != nil {
 			return err
 		}
-		n, err := g.router.Route(c.Request().Context(), in.ID, ev)
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, map[string]int{"deliveries": n})
+		return g.route(c, in, ev)
 	}
+}
+
+// route publishes ev's deliveries and answers the provider. It fails fast
+// with 503 while NATS is disconnected, rather than queueing publishes that
+// may never be stored.
+func (g *Gateway) route(c echo.Context, in *instance.Instance, ev *router.Event) error {
+	if !g.d.NATS.IsConnected() {
+		return router.ErrUnavailable
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), g.cfg.PublishTimeout)
+	defer cancel()
+	n, err := g.router.Route(ctx, in.ID, ev)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]int{"deliveries": n})
 }
 
 // answer relays the app's NCCO for an inbound call. The newest answer
@@ -112,14 +124,10 @@ func (g *Gateway) voiceEvent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
 	if !input {
-		n, err := g.router.Route(ctx, in.ID, ev)
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, map[string]int{"deliveries": n})
+		return g.route(c, in, ev)
 	}
+	ctx := c.Request().Context()
 	ls, err := g.router.Match(ctx, in.ID, ev)
 	if err != nil {
 		return err

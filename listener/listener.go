@@ -62,8 +62,10 @@ func ValidatePath(p string) error {
 		return bad("must be 1-512 characters")
 	case strings.Contains(p, "://") || strings.HasPrefix(p, "//"):
 		return bad("must be a path, not a URL")
-	case strings.ContainsAny(p, "?#\\\r\n\t @%"):
-		return bad("may not contain ? # \\ @ % or whitespace")
+	case strings.ContainsAny(p, "?#\\ @%"):
+		return bad("may not contain ? # \\ @ % or spaces")
+	case strings.IndexFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
+		return bad("may not contain control characters")
 	}
 	for _, seg := range strings.Split(strings.TrimLeft(p, "/"), "/") {
 		if seg == ".." || seg == "." {

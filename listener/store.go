@@ -114,9 +114,13 @@ func (s *Store) Candidates(ctx context.Context, instanceID string, keys []string
 	}
 	type hit struct{ id, key string }
 	var hits []hit
+	seen := map[string]bool{}
 	for i, c := range sets {
 		for _, id := range c.Val() {
-			hits = append(hits, hit{id, keys[i]})
+			if !seen[id] {
+				seen[id] = true
+				hits = append(hits, hit{id, keys[i]})
+			}
 		}
 	}
 	if len(hits) == 0 {

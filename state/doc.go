@@ -37,8 +37,8 @@
 //
 // For application:<id>, the id after the colon is ignored: an app reaches only
 // its own instance's state, whatever id it sends. The braces are Redis Cluster
-// hash tags, so all keys of one namespace share a slot and the per-namespace Lua
-// scripts below are cluster-safe. Different namespaces spread over slots. The
+// hash tags, so all keys of one namespace share a slot and the session scripts
+// (session.go) are cluster-safe. Different namespaces spread over slots. The
 // client-chosen parts of a tag (session id, custom namespace) have '%', '{' and
 // '}' percent-escaped, and tenant ids may not contain ':', '{' or '}'. A tag
 // therefore ends at its first '}', and two namespaces can never map to the same
@@ -63,7 +63,7 @@
 // the app's and to "" when it is the session's.
 //
 // Each write to a session key, its expiry and the registry update run in one
-// Lua script (sessionWrite), not in a MULTI block. MULTI is atomic too, but
+// Lua script (writeScript in session.go), not in a MULTI block. MULTI is atomic too, but
 // it cannot branch on the key's current TTL, and the rules above need that. The
 // script touches only keys under one hash tag, so it works in Cluster. A failed
 // write (WRONGTYPE, for example) returns before the script changes anything.

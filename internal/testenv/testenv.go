@@ -19,22 +19,30 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/neru-dev/neru/internal/natsx"
 )
 
-// NATS starts an embedded nats-server with JetStream on a random loopback port
-// and returns a connection to it. Both are closed when the test ends.
-func NATS(t testing.TB) *nats.Conn {
+// NATSServer starts an embedded nats-server with JetStream on a random
+// loopback port; it is shut down when the test ends.
+func NATSServer(t testing.TB) *server.Server {
 	t.Helper()
 	srv, err := natsx.StartEmbedded(natsx.EmbeddedConfig{StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("testenv: embedded nats-server: %v", err)
 	}
 	t.Cleanup(srv.Shutdown)
-	nc, err := nats.Connect(srv.ClientURL())
+	return srv
+}
+
+// NATS starts an embedded nats-server (see NATSServer) and returns a
+// connection to it, closed when the test ends.
+func NATS(t testing.TB) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(NATSServer(t).ClientURL())
 	if err != nil {
 		t.Fatalf("testenv: connect to embedded nats-server: %v", err)
 	}

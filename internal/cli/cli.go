@@ -1,0 +1,68 @@
+// Package cli is the `neru` command: dev mode, webhook simulation and the
+// admin commands. Each subcommand parses its own flags and returns an error;
+// only main exits.
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string) error
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"dev":      {"run the whole platform in one process (embedded NATS, in-memory Redis)", runDev},
+		"simulate": {"post a realistic provider webhook: sms | sms-status | call | voice-event", runSimulate},
+		"instance": {"manage instances: create | list | delete", runInstance},
+	}
+}
+
+// Run executes the neru command line.
+func Run(ctx context.Context, args []string) error {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(os.Stdout, cmds)
+		return nil
+	}
+	c, ok := cmds[args[0]]
+	if !ok {
+		usage(os.Stderr, cmds)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+	return c.run(ctx, args[1:])
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintln(w, "usage: neru <command> [flags]")
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, cmds[n].summary)
+	}
+}
+
+// flags returns a FlagSet that reports errors instead of exiting.
+func flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("neru "+name, flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	return fs
+}
+
+func env(name, def string) string {
+	if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+		return v
+	}
+	return def
+}

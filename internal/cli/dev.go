@@ -1,0 +1,204 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/neru-dev/neru/instance"
+	"github.com/neru-dev/neru/internal/devenv"
+	"github.com/neru-dev/neru/internal/platform"
+)
+
+// DevOptions configures `neru dev`.
+type DevOptions struct {
+	RedisURL, NATSURL string // empty: in-process servers
+	DataDir           string
+	AppURL, AppID     string
+	Addr, CommandAddr string
+	InstanceID        string
+	Verbose           bool
+}
+
+func runDev(ctx context.Context, args []string) error {
+	var o DevOptions
+	fs := flags("dev")
+	fs.StringVar(&o.RedisURL, "redis-url", os.Getenv("NERU_REDIS_URL"), "use this Redis instead of the in-memory one (env NERU_REDIS_URL)")
+	fs.StringVar(&o.NATSURL, "nats-url", os.Getenv("NERU_NATS_URL"), "use this NATS instead of the embedded one (env NERU_NATS_URL)")
+	fs.StringVar(&o.DataDir, "data-dir", ".neru", "where the embedded JetStream, the dev key and dev.env live")
+	fs.StringVar(&o.AppURL, "app-url", "http://127.0.0.1:3000", "base URL of the dev instance's app")
+	fs.StringVar(&o.AppID, "application-id", "dev-app", "Vonage application id of the dev instance")
+	fs.StringVar(&o.Addr, "addr", "127.0.0.1:8080", "webhooks and admin API listen address")
+	fs.StringVar(&o.CommandAddr, "command-addr", "127.0.0.1:3001", "SDK command endpoint (the SDKs in DEBUG mode call 127.0.0.1:3001)")
+	fs.StringVar(&o.InstanceID, "instance", "dev", "id of the dev instance")
+	fs.BoolVar(&o.Verbose, "v", false, "debug logging")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return Dev(ctx, o, os.Stdout)
+}
+
+// Dev runs gateway and worker in one process until ctx ends.
+func Dev(ctx context.Context, o DevOptions, out *os.File) error {
+	start := time.Now()
+	level := slog.LevelInfo
+	if o.Verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return err
+	}
+	persistence := "external Redis and NATS (as given)"
+	if o.RedisURL == "" || o.NATSURL == "" {
+		denv, err := devenv.Start(o.DataDir, 0)
+		if err != nil {
+			return err
+		}
+		defer denv.Close()
+		if o.RedisURL == "" {
+			o.RedisURL = denv.RedisURL
+			persistence = "IN MEMORY: sessions, listeners and state are lost on exit"
+		}
+		if o.NATSURL == "" {
+			o.NATSURL = denv.NATSURL
+		}
+	}
+	cfg, err := platform.FromEnv()
+	if err != nil {
+		return err
+	}
+	cfg.RedisURL, cfg.NATSURL = o.RedisURL, o.NATSURL
+	cfg.Gateway.Addr, cfg.Gateway.CommandAddr = o.Addr, o.CommandAddr
+	cfg.Gateway.DevInstanceID = o.InstanceID
+	cfg.Gateway.AllowPrivateNetworks = true // the app runs on this machine
+	cfg.Worker.AllowPrivateNetworks = true
+	p, err := platform.Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+
+	key, err := devKey(filepath.Join(o.DataDir, "dev-key.pem"))
+	if err != nil {
+		return err
+	}
+	if err := ensureDevInstance(ctx, p, o, key); err != nil {
+		return err
+	}
+	envFile := filepath.Join(o.DataDir, "dev.env")
+	appEnv := devAppEnv(o, key)
+	if err := os.WriteFile(envFile, []byte(appEnv), 0o600); err != nil {
+		return err
+	}
+	g, err := p.Gateway()
+	if err != nil {
+		return err
+	}
+	w, err := p.Worker()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, `neru dev: DEVELOPMENT MODE, NOT FOR PRODUCTION
+  webhooks + admin   http://%s   (POST /webhooks/%s/{messages/inbound,messages/status,voice/answer,voice/event})
+  SDK endpoint       http://%s   (apps with DEBUG=true call here; no token needed for instance %q from loopback)
+  app (instance %s)  %s   application id %s
+  redis              %s
+  nats               %s
+  persistence        %s
+  app environment    %s   (source it before starting your app)
+ready in %s
+`, o.Addr, o.AppID, o.CommandAddr, o.InstanceID, o.InstanceID, o.AppURL, o.AppID,
+		o.RedisURL, o.NATSURL, persistence, envFile, time.Since(start).Round(time.Millisecond))
+
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.Go(func() error { return g.Run(ctx) })
+	eg.Go(func() error { return w.Run(ctx) })
+	return eg.Wait()
+}
+
+// ensureDevInstance (re)creates the dev instance with the current options.
+func ensureDevInstance(ctx context.Context, p *platform.Platform, o DevOptions, key *rsa.PrivateKey) error {
+	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return err
+	}
+	in := &instance.Instance{
+		ID: o.InstanceID, BaseURL: o.AppURL, ApplicationID: o.AppID, AccountID: "dev-account",
+		PublicKey:       string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})),
+		Unauthenticated: true,
+	}
+	if err := p.Instances.Delete(ctx, in.ID); err != nil && !errors.Is(err, instance.ErrNotFound) {
+		return err
+	}
+	return p.Instances.Create(ctx, in)
+}
+
+// devKey loads the dev instance's RSA key, creating it on first use, so an
+// app's environment stays valid across restarts of `neru dev`.
+func devKey(path string) (*rsa.PrivateKey, error) {
+	if raw, err := os.ReadFile(path); err == nil {
+		if block, _ := pem.Decode(raw); block != nil {
+			if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+				if rk, ok := k.(*rsa.PrivateKey); ok {
+					return rk, nil
+				}
+			}
+		}
+		return nil, fmt.Errorf("dev key %s is not a PKCS#8 RSA key; delete it to get a new one", path)
+	}
+	// jsonwebtoken 9 (in both SDKs) refuses RSA keys under 2048 bits.
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return key, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+}
+
+// devAppEnv is the environment an SDK app needs to run against `neru dev`.
+func devAppEnv(o DevOptions, key *rsa.PrivateKey) string {
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	pemText := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	port := "3000"
+	if i := strings.LastIndex(o.AppURL, ":"); i > 0 {
+		if _, err := strconv.Atoi(o.AppURL[i+1:]); err == nil {
+			port = o.AppURL[i+1:]
+		}
+	}
+	var b strings.Builder
+	for _, kv := range [][2]string{
+		{"DEBUG", "true"},
+		{"INSTANCE_ID", o.InstanceID},
+		{"API_ACCOUNT_ID", "dev-account"},
+		{"API_APPLICATION_ID", o.AppID},
+		{"NERU_APP_PORT", port},
+		{"VCR_PORT", port},
+		{"PORT", port},
+		{"PRIVATE_KEY", pemText},
+	} {
+		fmt.Fprintf(&b, "export %s=%s\n", kv[0], shellQuote(kv[1]))
+	}
+	return b.String()
+}
+
+// shellQuote quotes s for sh/bash as $'...', which keeps the key's newlines.
+func shellQuote(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`)
+	return "$'" + r.Replace(s) + "'"
+}

@@ -1,0 +1,93 @@
+// Package platform wires the platform's parts from one Config: the Redis
+// client, the NATS connection and streams, the stores, and the gateway and
+// worker built on them. cmd/gateway, cmd/worker and `neru dev` all go
+// through it, so dev mode runs exactly the production wiring.
+package platform
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/neru-dev/neru/delivery"
+	"github.com/neru-dev/neru/gateway"
+	"github.com/neru-dev/neru/instance"
+	"github.com/neru-dev/neru/internal/redisx"
+	"github.com/neru-dev/neru/listener"
+	"github.com/neru-dev/neru/session"
+	"github.com/neru-dev/neru/worker"
+)
+
+// Platform holds the shared connections and stores.
+type Platform struct {
+	Config    Config
+	Redis     redis.UniversalClient
+	NATS      *nats.Conn
+	JS        jetstream.JetStream
+	Instances *instance.Store
+	Listeners *listener.Store
+	Sessions  *session.Store
+	Log       *slog.Logger
+}
+
+// Open connects to Redis and NATS and makes sure the streams exist.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Platform, error) {
+	cfg.setDefaults()
+	rdb, err := redisx.Open(cfg.RedisURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("platform: redis does not answer: %w", err)
+	}
+	nc, err := nats.Connect(cfg.NATSURL, nats.Name("neru"), nats.MaxReconnects(-1))
+	if err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("platform: connect to NATS: %w", err)
+	}
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	if err == nil {
+		err = delivery.EnsureStreams(ctx, js, delivery.StreamConfig{Replicas: cfg.StreamReplicas})
+	}
+	if err != nil {
+		nc.Close()
+		_ = rdb.Close()
+		return nil, fmt.Errorf("platform: jetstream: %w", err)
+	}
+	return &Platform{
+		Config:    cfg,
+		Redis:     rdb,
+		NATS:      nc,
+		JS:        js,
+		Instances: instance.NewStore(rdb, cfg.Keyspace),
+		Listeners: listener.NewStore(rdb, cfg.Keyspace),
+		Sessions:  session.NewStore(rdb, cfg.Keyspace, cfg.SessionTTL),
+		Log:       log,
+	}, nil
+}
+
+// Gateway builds the gateway.
+func (p *Platform) Gateway() (*gateway.Gateway, error) {
+	return gateway.New(p.Config.Gateway, gateway.Deps{
+		Redis: p.Redis, Keyspace: p.Config.Keyspace, NATS: p.NATS, Publisher: p.JS,
+		Instances: p.Instances, Listeners: p.Listeners, Sessions: p.Sessions, Log: p.Log.With("component", "gateway"),
+	})
+}
+
+// Worker builds a worker.
+func (p *Platform) Worker() (*worker.Worker, error) {
+	cfg := p.Config.Worker
+	cfg.Partitions = p.Config.Gateway.Partitions
+	return worker.New(cfg, p.JS, p.Redis, p.Config.Keyspace, p.Instances, p.Log.With("component", "worker"))
+}
+
+// Close drains NATS (flushing pending publishes) and closes Redis.
+func (p *Platform) Close() {
+	_ = p.NATS.Drain()
+	_ = p.Redis.Close()
+}
