@@ -34,8 +34,8 @@ type received struct {
 	Body                    []byte
 }
 
-// app is a fake app: it records every request and answers with the handler
-// registered for the path, or 200.
+// app is a fake app: it answers with the handler registered for the path
+// (or 200) and records every request it answered.
 type app struct {
 	srv *httptest.Server
 
@@ -50,15 +50,18 @@ func newApp(t *testing.T) *app {
 		body, _ := io.ReadAll(r.Body)
 		attempt, _ := strconv.Atoi(r.Header.Get("x-neru-attempt"))
 		a.mu.Lock()
-		a.got = append(a.got, received{r.URL.Path, r.Header.Get("x-neru-sessionid"), r.Header.Get("x-neru-delivery-id"), attempt, body})
 		h := a.handlers[r.URL.Path]
 		a.mu.Unlock()
-		if h == nil {
-			w.WriteHeader(http.StatusOK)
-			return
+		if h != nil {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			h(w, r)
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		h(w, r)
+		if r.Context().Err() != nil {
+			return // the platform gave up on this request: not received
+		}
+		a.mu.Lock()
+		a.got = append(a.got, received{r.URL.Path, r.Header.Get("x-neru-sessionid"), r.Header.Get("x-neru-delivery-id"), attempt, body})
+		a.mu.Unlock()
 	}))
 	t.Cleanup(a.srv.Close)
 	return a

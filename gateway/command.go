@@ -44,14 +44,27 @@ func (g *Gateway) actions() map[string]action {
 	}
 }
 
+// provider serves every request addressed to one provider, once the caller
+// is authenticated. Providers with Command-envelope or /<action> framing use
+// byAction; the others (state, queues, assets) parse their own requests.
+type provider func(c echo.Context, inst *instance.Instance) error
+
+func (g *Gateway) providers() map[string]provider {
+	byAction := g.byAction(g.actions())
+	return map[string]provider{
+		voice.Provider:    byAction,
+		messages.Provider: byAction,
+	}
+}
+
 func (g *Gateway) routeCommand(e *echo.Echo) {
-	acts := g.actions()
+	providers := g.providers()
 	e.Any("/*", func(c echo.Context) error {
 		r := c.Request()
-		provider := providerOf(r)
+		name := providerOf(r)
 		// Telemetry must always succeed: the SDKs send it without a catch,
 		// and a non-2xx reply kills the app process (protocol §8.1).
-		switch provider {
+		switch name {
 		case "events-submission":
 			g.submitEvent(r)
 			return c.JSON(http.StatusOK, "OK")
@@ -59,11 +72,23 @@ func (g *Gateway) routeCommand(e *echo.Echo) {
 			g.submitLog(r)
 			return c.JSON(http.StatusOK, "OK")
 		}
+		serve, ok := providers[name]
+		if !ok {
+			return httpx.Errorf(http.StatusNotFound, "unknown_provider", "no provider %q (addressed by ?func= or the Host header)", name)
+		}
 		inst, err := g.authenticate(r)
 		if err != nil {
 			return err
 		}
-		cl, err := g.readCall(r, inst, provider)
+		return serve(c, inst)
+	})
+}
+
+// byAction serves a provider whose requests name an action.
+func (g *Gateway) byAction(acts map[string]action) provider {
+	return func(c echo.Context, inst *instance.Instance) error {
+		r := c.Request()
+		cl, err := g.readCall(r, inst, providerOf(r))
 		if err != nil {
 			return err
 		}
@@ -76,7 +101,7 @@ func (g *Gateway) routeCommand(e *echo.Echo) {
 			return err
 		}
 		return c.JSON(http.StatusOK, reply)
-	})
+	}
 }
 
 // providerOf finds the provider the SDK addressed: the first label of the
