@@ -89,7 +89,8 @@ func (o *ownership) renew(ctx context.Context, now time.Time) error {
 	renewals := map[int]*redis.Cmd{}
 	_, err := w.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for n := range o.owned {
-			renewals[n] = renewLease.Run(ctx, p, []string{o.leaseKey(n)}, w.cfg.ID, w.cfg.LeaseTTL.Milliseconds())
+			// Eval, not EvalSha: a pipeline cannot fall back on NOSCRIPT.
+			renewals[n] = renewLease.Eval(ctx, p, []string{o.leaseKey(n)}, w.cfg.ID, w.cfg.LeaseTTL.Milliseconds())
 		}
 		return nil
 	})
