@@ -180,9 +180,20 @@ func owner(members []string, n int) string {
 		h.Write([]byte(m))
 		h.Write([]byte{'/'})
 		h.Write([]byte(strconv.Itoa(n)))
-		if s := h.Sum64(); best == "" || s > bestScore {
+		if s := mix(h.Sum64()); best == "" || s > bestScore {
 			best, bestScore = m, s
 		}
 	}
 	return best
+}
+
+// mix is the splitmix64 finalizer. FNV alone barely changes its high bits
+// between names that differ in one byte, so one member would win almost
+// every partition.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }

@@ -1,0 +1,76 @@
+package instance_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/neru-dev/neru/instance"
+	"github.com/neru-dev/neru/internal/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+func TestStore(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			rdb, ks := b.Open(t)
+			s := instance.NewStore(rdb, ks)
+			ctx := context.Background()
+			in := &instance.Instance{ID: "shop", BaseURL: "https://shop.example/app/", ApplicationID: "app-1"}
+			if err := s.Create(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+			if in.BaseURL != "https://shop.example/app" {
+				t.Fatalf("base URL not normalised: %q", in.BaseURL)
+			}
+			for _, dup := range []*instance.Instance{
+				{ID: "shop", BaseURL: "https://x.example", ApplicationID: "app-2"},
+				{ID: "other", BaseURL: "https://x.example", ApplicationID: "app-1"},
+			} {
+				if err := s.Create(ctx, dup); !errors.Is(err, instance.ErrExists) {
+					t.Fatalf("%+v: err %v, want ErrExists", dup, err)
+				}
+			}
+			// The failed duplicate must not have stolen app-2 or left a record.
+			if _, err := s.ByApplication(ctx, "app-2"); !errors.Is(err, instance.ErrNotFound) {
+				t.Fatalf("app-2 claimed by a failed create: %v", err)
+			}
+			got, err := s.ByApplication(ctx, "app-1")
+			if err != nil || got.ID != "shop" {
+				t.Fatalf("ByApplication: %+v %v", got, err)
+			}
+			list, err := s.List(ctx)
+			if err != nil || len(list) != 1 {
+				t.Fatalf("List: %d %v", len(list), err)
+			}
+			if err := s.Delete(ctx, "shop"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Get(ctx, "shop"); !errors.Is(err, instance.ErrNotFound) {
+				t.Fatalf("deleted instance still found: %v", err)
+			}
+			if err := s.Create(ctx, &instance.Instance{ID: "again", BaseURL: "https://x.example", ApplicationID: "app-1"}); err != nil {
+				t.Fatalf("application id not freed by delete: %v", err)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, in := range []instance.Instance{
+		{ID: "a b", BaseURL: "https://x", ApplicationID: "a"},
+		{ID: "", BaseURL: "https://x", ApplicationID: "a"},
+		{ID: "a", BaseURL: "ftp://x", ApplicationID: "a"},
+		{ID: "a", BaseURL: "/relative", ApplicationID: "a"},
+		{ID: "a", BaseURL: "https://x?q=1", ApplicationID: "a"},
+		{ID: "a", BaseURL: "https://x", ApplicationID: ""},
+		{ID: "a", BaseURL: "https://x", ApplicationID: "a/b"},
+		{ID: "a", BaseURL: "https://x", ApplicationID: "a", PublicKey: "not a key"},
+	} {
+		if err := in.Validate(); !errors.Is(err, instance.ErrInvalid) {
+			t.Errorf("%+v: err %v, want ErrInvalid", in, err)
+		}
+	}
+}

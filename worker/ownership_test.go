@@ -1,0 +1,109 @@
+package worker
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/neru-dev/neru/delivery"
+	"github.com/neru-dev/neru/internal/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+func TestRendezvousMovesFewPartitions(t *testing.T) {
+	const n = 64
+	before := map[int]string{}
+	for p := range n {
+		before[p] = owner([]string{"a", "b"}, p)
+	}
+	moved, toC := 0, 0
+	for p := range n {
+		after := owner([]string{"a", "b", "c"}, p)
+		if after != before[p] {
+			moved++
+			if after == "c" {
+				toC++
+			}
+		}
+	}
+	if moved != toC {
+		t.Fatalf("%d partitions moved between old members; only moves to the new member are allowed", moved-toC)
+	}
+	if toC == 0 || toC > n/2 {
+		t.Fatalf("%d of %d partitions moved to the new member, want about a third", toC, n)
+	}
+}
+
+func newTestWorker(t *testing.T, id string, js jetstream.JetStream, ks string) *Worker {
+	t.Helper()
+	rdb, _ := testenv.Redis(t)
+	w, err := New(Config{ID: id, Partitions: 8, LeaseTTL: time.Second, DrainTime: time.Second}, js, rdb, ks, nil,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func TestTwoWorkersSplitThePartitions(t *testing.T) {
+	js, err := jetstream.New(testenv.NATS(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := delivery.EnsureStreams(ctx, js, delivery.StreamConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	rdb, ks := testenv.Redis(t)
+	// Scripts must work on a Redis that has never seen them.
+	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	a, b := newTestWorker(t, "wa", js, ks), newTestWorker(t, "wb", js, ks)
+	oa, ob := newOwnership(a), newOwnership(b)
+	t.Cleanup(oa.releaseAll)
+	t.Cleanup(ob.releaseAll)
+
+	// Both heartbeat first, so each sees the other when it claims.
+	for _, o := range []*ownership{oa, ob, oa, ob} {
+		if err := o.rebalance(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p := range 8 {
+		holder := rdb.Get(ctx, oa.leaseKey(p)).Val()
+		want := owner([]string{"wa", "wb"}, p)
+		inA, inB := oa.owned[p] != nil, ob.owned[p] != nil
+		if holder != want || inA == inB || (inA && want != "wa") {
+			t.Fatalf("partition %d: lease %q, rendezvous %q, running in a=%v b=%v", p, holder, want, inA, inB)
+		}
+	}
+	if len(oa.owned) == 0 || len(ob.owned) == 0 {
+		t.Fatalf("split %d/%d: each worker should own some of 8 partitions", len(oa.owned), len(ob.owned))
+	}
+
+	// b leaves: a takes everything over on its next rounds.
+	ob.releaseAll()
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		_ = oa.rebalance(ctx)
+		return len(oa.owned) == 8
+	}, "a did not take over b's partitions")
+
+	// A lease taken away (another worker after a partition) stops the partition at once.
+	rdb.Set(ctx, oa.leaseKey(3), "intruder", time.Minute)
+	if err := oa.rebalance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if oa.owned[3] != nil {
+		t.Fatal("partition 3 still running after its lease was lost")
+	}
+	if got := rdb.Get(ctx, oa.leaseKey(3)).Val(); got != "intruder" {
+		t.Fatalf("a released a lease it does not hold: %q", got)
+	}
+}
