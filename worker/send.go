@@ -20,6 +20,12 @@ type Instances interface {
 }
 
 func (w *Worker) sendOnce(ctx context.Context, d *delivery.Delivery, attempt int) error {
+	select {
+	case w.slots <- struct{}{}:
+		defer func() { <-w.slots }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	in, err := w.instances.Get(ctx, d.InstanceID)
 	if errors.Is(err, instance.ErrNotFound) {
 		return &PermanentError{Reason: "instance " + d.InstanceID + " no longer exists"}

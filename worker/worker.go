@@ -30,6 +30,7 @@ type Worker struct {
 	ks        string
 	client    *delivery.Client
 	instances Instances
+	slots     chan struct{} // bounds app requests in flight (Config.Concurrency)
 	log       *slog.Logger
 	metrics   Metrics
 }
@@ -56,6 +57,7 @@ func New(cfg Config, js JetStream, rdb redis.UniversalClient, keyspace string, i
 	return &Worker{
 		cfg: cfg, js: js, rdb: rdb, ks: keyspace, log: log.With("worker", cfg.ID),
 		client: delivery.NewClient(cfg.Timeout, cfg.AllowPrivateNetworks), instances: instances,
+		slots: make(chan struct{}, cfg.Concurrency),
 	}, nil
 }
 
