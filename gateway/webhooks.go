@@ -48,7 +48,7 @@ func (g *Gateway) webhookIn(c echo.Context, parse func([]byte) (*router.Event, e
 	}
 	in, err := g.d.Instances.ByApplication(c.Request().Context(), c.Param("app"))
 	if err != nil {
-		if err == instance.ErrNotFound {
+		if errors.Is(err, instance.ErrNotFound) {
 			return nil, nil, httpx.Errorf(http.StatusNotFound, "unknown_application", "no instance serves application %q", c.Param("app"))
 		}
 		return nil, nil, err

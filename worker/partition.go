@@ -49,7 +49,10 @@ func (w *Worker) startPartition(ctx context.Context, n int) (*partition, error) 
 		Durable:       name,
 		FilterSubject: delivery.PartitionFilter(n),
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       30 * time.Second,
+		// Long: a lane keeps its head alive with InProgress, and a takeover
+		// recreates the consumer, which redelivers at once; AckWait only
+		// matters for an ack lost on the wire.
+		AckWait:       5 * time.Minute,
 		MaxAckPending: w.cfg.MaxPending,
 		MaxDeliver:    -1, // retries are counted by the lane, not the server
 		DeliverPolicy: jetstream.DeliverAllPolicy,
