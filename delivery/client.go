@@ -72,6 +72,9 @@ func (c *Client) Post(ctx context.Context, baseURL string, d *Delivery, attempt 
 	if err != nil {
 		return nil, err
 	}
+	for k, v := range d.Headers {
+		req.Header.Set(k, v)
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(HeaderSession, d.SessionID)
 	req.Header.Set(HeaderDelivery, d.ID)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -37,6 +38,8 @@ const (
 	hdrAccepted = "Neru-Accepted"
 	hdrAttempts = "Neru-Attempts"
 	hdrReason   = "Neru-Dead-Reason"
+	// hdrExtra prefixes Delivery.Headers on the message: "Neru-H-<name>".
+	hdrExtra = "Neru-H-"
 )
 
 // Delivery is one event for one listener.
@@ -49,6 +52,10 @@ type Delivery struct {
 	Kind       string
 	AcceptedAt time.Time
 	Body       []byte
+	// Headers are extra HTTP headers the app receives with this delivery
+	// (e.g. the scheduler's X-Neru-Scheduler-RequestHash). Optional; they
+	// cannot override the headers above.
+	Headers map[string]string
 
 	// Set on dead deliveries only.
 	Attempts   int
@@ -93,10 +100,15 @@ func (d *Delivery) Msg(partitions int) *nats.Msg {
 	return m
 }
 
-// DeadMsg encodes d for NERU_DLQ.
-func (d *Delivery) DeadMsg() *nats.Msg {
+// DeadMsg encodes d for NERU_DLQ. eventSeq is the sequence of the
+// NERU_EVENTS message that died: it makes the Nats-Msg-Id, so that burying
+// the same message twice (a crash before its ack) stores it once, while the
+// same delivery dying again after a replay is stored again; the delivery id
+// alone would be dropped by the duplicate window.
+func (d *Delivery) DeadMsg(eventSeq uint64) *nats.Msg {
 	m := nats.NewMsg(DLQSubject(d.InstanceID))
 	d.setHeaders(m.Header)
+	m.Header.Set(nats.MsgIdHdr, d.ID+":dead:"+strconv.FormatUint(eventSeq, 10))
 	m.Header.Set(hdrAttempts, strconv.Itoa(d.Attempts))
 	m.Header.Set(hdrReason, d.DeadReason)
 	m.Data = d.Body
@@ -112,6 +124,9 @@ func (d *Delivery) setHeaders(h nats.Header) {
 	h.Set(hdrPath, d.Path)
 	h.Set(hdrKind, d.Kind)
 	h.Set(hdrAccepted, strconv.FormatInt(d.AcceptedAt.UnixNano(), 10))
+	for k, v := range d.Headers {
+		h.Set(hdrExtra+k, v)
+	}
 }
 
 // FromMsg decodes a delivery from a NERU_EVENTS or NERU_DLQ message.
@@ -135,5 +150,13 @@ func FromMsg(h nats.Header, data []byte) (*Delivery, error) {
 	}
 	d.AcceptedAt = time.Unix(0, ns)
 	d.Attempts, _ = strconv.Atoi(h.Get(hdrAttempts))
+	for k, v := range h {
+		if name, ok := strings.CutPrefix(k, hdrExtra); ok && name != "" && len(v) > 0 {
+			if d.Headers == nil {
+				d.Headers = map[string]string{}
+			}
+			d.Headers[name] = v[0]
+		}
+	}
 	return d, nil
 }

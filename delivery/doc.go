@@ -12,4 +12,11 @@
 // deliveries always share a subject and keep their order in the stream.
 // Nats-Msg-Id is the delivery id, so a provider's retry of the same webhook is
 // stored once (within the stream's duplicate window).
+//
+// Dead deliveries keep the delivery's headers and add Neru-Attempts and
+// Neru-Dead-Reason; their Nats-Msg-Id is "<delivery id>:dead:<events seq>".
+// DLQ lists, shows and replays them: a replay publishes the delivery again to
+// NERU_EVENTS with the same Neru-Delivery-Id and session, under Nats-Msg-Id
+// "<delivery id>:replay:<dlq seq>" (the original id may still be inside the
+// duplicate window), then deletes it from NERU_DLQ.
 package delivery

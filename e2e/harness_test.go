@@ -105,7 +105,8 @@ type harness struct {
 
 const appID = "e2e-app"
 
-func start(t *testing.T) *harness {
+// start boots the platform; opts adjust its configuration first.
+func start(t *testing.T, opts ...func(*platform.Config)) *harness {
 	t.Helper()
 	ns := testenv.NATSServer(t)
 	_, keyspace := testenv.Redis(t)
@@ -117,6 +118,9 @@ func start(t *testing.T) *harness {
 	cfg.Worker = worker.Config{
 		AllowPrivateNetworks: true, BackoffBase: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond,
 		LeaseTTL: time.Second, DrainTime: 2 * time.Second, MaxAttempts: 5,
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -18,6 +18,13 @@ func (g *Gateway) routeAdmin(a *echo.Group) {
 	a.GET("/instances", g.listInstances)
 	a.GET("/instances/:id", g.getInstance)
 	a.DELETE("/instances/:id", g.deleteInstance)
+	g.routeSchedules(a)
+	g.routeQueues(a)
+	a.PATCH("/instances/:id", g.updateInstance)
+	g.routeSessions(a)
+	g.routeDLQ(a)
+	a.GET("/instances/:id/logs", g.listLogs)
+	a.GET("/instances/:id/assets", g.listInstanceAssets)
 }
 
 // adminAuth demands the admin bearer token, or, when none is configured (dev

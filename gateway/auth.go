@@ -38,8 +38,8 @@ type claims struct {
 // connection); X-Neru-* headers and body fields are never trusted for it.
 func (g *Gateway) authenticate(r *http.Request) (*instance.Instance, error) {
 	ctx := r.Context()
-	token, hasToken := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !hasToken {
+	authz := r.Header.Get("Authorization")
+	if authz == "" {
 		// neru in DEBUG mode sends no token: only the dev instance, from loopback.
 		in, err := g.devInstance(ctx)
 		if err != nil || !in.Unauthenticated || !isLoopback(r.RemoteAddr) {
@@ -47,7 +47,13 @@ func (g *Gateway) authenticate(r *http.Request) (*instance.Instance, error) {
 		}
 		return in, nil
 	}
-	parts := strings.Split(token, ".")
+	// A request that tries to authenticate and fails is refused, never
+	// taken as the dev instance.
+	scheme, token, _ := strings.Cut(authz, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return nil, errUnauthorized
+	}
+	parts := strings.Split(strings.TrimSpace(token), ".")
 	if len(parts) != 3 {
 		return nil, errUnauthorized
 	}

@@ -11,11 +11,14 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/neru-dev/neru/assets"
 	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/internal/httpx"
 	"github.com/neru-dev/neru/listener"
 	"github.com/neru-dev/neru/providers/messages"
 	"github.com/neru-dev/neru/providers/voice"
+	"github.com/neru-dev/neru/queue"
+	"github.com/neru-dev/neru/scheduler"
 )
 
 // call is one SDK request, whichever way it was addressed and framed.
@@ -25,6 +28,10 @@ type call struct {
 	action   string
 	session  string // X-Neru-SessionId
 	payload  json.RawMessage
+	header   http.Header // the HTTP request's (vcr's invoke puts the app's extra headers here)
+	// success and failure are neru's successCallback and errorCallback of
+	// the action (only invoke uses them).
+	success, failure *listener.Callback
 }
 
 // action handles one provider action and returns the JSON reply.
@@ -41,6 +48,9 @@ func (g *Gateway) actions() map[string]action {
 		messages.Provider + "/" + messages.ActionInbound:     subscribe(messages.Listener),
 		messages.Provider + "/" + messages.ActionEvents:      subscribe(messages.Listener),
 		messages.Provider + "/" + messages.ActionUnsubscribe: g.unsubscribe,
+		voice.Provider + "/" + voice.ActionConvInbound:       subscribe(voice.ConversationListener),
+		voice.Provider + "/" + voice.ActionConvEvent:         subscribe(voice.ConversationListener),
+		vonageAPIProvider + "/" + actionInvoke:               g.invoke,
 	}
 }
 
@@ -54,6 +64,12 @@ func (g *Gateway) providers() map[string]provider {
 	return map[string]provider{
 		voice.Provider:    byAction,
 		messages.Provider: byAction,
+		statePersistence:  g.serveState,
+		vonageAPIProvider: byAction,
+		assets.Provider:   g.serveAssets,
+
+		scheduler.Provider: g.byAction(g.schedulerActions()),
+		queue.Provider:     g.serveQueue,
 	}
 }
 
@@ -80,6 +96,9 @@ func (g *Gateway) routeCommand(e *echo.Echo) {
 		if err != nil {
 			return err
 		}
+		if err := g.touchSession(r.Context(), inst, r.Header.Get("X-Neru-SessionId")); err != nil {
+			return err
+		}
 		return serve(c, inst)
 	})
 }
@@ -99,6 +118,9 @@ func (g *Gateway) byAction(acts map[string]action) provider {
 		reply, err := act(r.Context(), cl)
 		if err != nil {
 			return err
+		}
+		if raw, ok := reply.(*rawReply); ok {
+			return c.Blob(raw.status, raw.contentType, raw.body)
 		}
 		return c.JSON(http.StatusOK, reply)
 	}
@@ -128,17 +150,22 @@ func (g *Gateway) readCall(r *http.Request, inst *instance.Instance, provider st
 	if err != nil {
 		return nil, err
 	}
-	c := &call{inst: inst, provider: provider, session: r.Header.Get("X-Neru-SessionId")}
+	c := &call{inst: inst, provider: provider, session: r.Header.Get("X-Neru-SessionId"), header: r.Header}
 	if path := strings.Trim(r.URL.Path, "/"); path != "" {
 		c.action, c.payload = path, body
 		return c, nil
 	}
 	var env struct {
 		Actions []struct {
-			Provider string          `json:"provider"`
-			Action   string          `json:"action"`
-			Payload  json.RawMessage `json:"payload"`
+			Provider        string             `json:"provider"`
+			Action          string             `json:"action"`
+			Payload         json.RawMessage    `json:"payload"`
+			SuccessCallback *listener.Callback `json:"successCallback"`
+			ErrorCallback   *listener.Callback `json:"errorCallback"`
 		} `json:"actions"`
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, httpx.Errorf(http.StatusBadRequest, "bad_command", "empty body: a command envelope {header, actions:[{provider, action, payload}]} is required at the provider root")
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
 		return nil, httpx.Errorf(http.StatusBadRequest, "bad_json", "invalid command envelope: %v", err)
@@ -151,6 +178,7 @@ func (g *Gateway) readCall(r *http.Request, inst *instance.Instance, provider st
 		return nil, httpx.Errorf(http.StatusBadRequest, "bad_command", "action provider %q does not match the addressed provider %q", a.Provider, provider)
 	}
 	c.action, c.payload = a.Action, a.Payload
+	c.success, c.failure = a.SuccessCallback, a.ErrorCallback
 	return c, nil
 }
 
@@ -215,7 +243,8 @@ func (g *Gateway) submitEvent(r *http.Request) {
 	}
 }
 
-// submitLog keeps the app's log line in a capped per-instance list.
+// submitLog keeps the app's log line in a capped per-instance list
+// (admin_logs.go), read by GET /admin/v1/instances/:id/logs and `neru logs`.
 // Log bodies may carry PII, so they are stored, never written to our logs.
 func (g *Gateway) submitLog(r *http.Request) {
 	inst, err := g.authenticate(r)
@@ -230,11 +259,7 @@ func (g *Gateway) submitLog(r *http.Request) {
 	if json.Compact(&compact, body) != nil {
 		return
 	}
-	key := g.d.Keyspace + "logs:{" + inst.ID + "}"
-	p := g.d.Redis.Pipeline()
-	p.RPush(r.Context(), key, compact.String())
-	p.LTrim(r.Context(), key, -g.cfg.LogsKept, -1)
-	if _, err := p.Exec(r.Context()); err != nil {
+	if err := g.appendLog(r.Context(), inst.ID, compact.Bytes()); err != nil {
 		g.log.Warn("logs-submission: not stored", "instance", inst.ID, "err", err)
 	}
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"errors"
+	"net/url"
 	"time"
 )
 
@@ -31,6 +32,22 @@ type Config struct {
 	AllowPrivateNetworks bool
 	ShutdownTimeout      time.Duration // default 10s
 	LogsKept             int64         // log submissions kept per instance; default 1000
+
+	// VonageAPIURL, if set, receives every vonage-api call in place of the
+	// Vonage host the app named: https://api.nexmo.com/v1/messages goes to
+	// <VonageAPIURL>/v1/messages (with X-Forwarded-Host: api.nexmo.com).
+	// `neru dev` points it at its fake Vonage. Empty: the real hosts.
+	VonageAPIURL string
+	// VonageAPIHosts are the hosts vonage-api may call ("*" matches inside
+	// one DNS label); default DefaultVonageAPIHosts.
+	VonageAPIHosts []string
+	// VonageKeysDir holds <instance id>.pem, the private key of each
+	// instance's Vonage application, which signs vonage-api's upstream JWTs.
+	// Used when Deps.VonageKeys is nil. Empty: vonage-api answers 503.
+	VonageKeysDir    string
+	VonageAPITimeout time.Duration // per upstream call; default 30s
+
+	Assets AssetsConfig // vonage-assets (assets.go)
 }
 
 func (c *Config) setDefaults() {
@@ -61,6 +78,13 @@ func (c *Config) setDefaults() {
 	if c.LogsKept == 0 {
 		c.LogsKept = 1000
 	}
+	if len(c.VonageAPIHosts) == 0 {
+		c.VonageAPIHosts = DefaultVonageAPIHosts
+	}
+	if c.VonageAPITimeout == 0 {
+		c.VonageAPITimeout = 30 * time.Second
+	}
+	c.Assets.setDefaults(c.Addr)
 }
 
 // Validate reports a configuration that cannot work.
@@ -71,6 +95,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Partitions < 1 || c.Partitions > 4096 {
 		return errors.New("gateway: Partitions must be 1-4096")
+	}
+	if c.VonageAPIURL != "" {
+		u, err := url.Parse(c.VonageAPIURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			return errors.New("gateway: VonageAPIURL must be an absolute http(s) URL without a query")
+		}
+	}
+	if err := c.Assets.validate(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -13,14 +13,18 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/neru-dev/neru/assets"
 	"github.com/neru-dev/neru/delivery"
 	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/internal/httpx"
 	"github.com/neru-dev/neru/listener"
 	"github.com/neru-dev/neru/providers/messages"
 	"github.com/neru-dev/neru/providers/voice"
+	"github.com/neru-dev/neru/queue"
 	"github.com/neru-dev/neru/router"
+	"github.com/neru-dev/neru/scheduler"
 	"github.com/neru-dev/neru/session"
+	"github.com/neru-dev/neru/state"
 )
 
 // Deps are the stores and connections a gateway is built from.
@@ -33,6 +37,13 @@ type Deps struct {
 	Listeners *listener.Store
 	Sessions  *session.Store
 	Log       *slog.Logger
+	// VonageKeys signs vonage-api's upstream calls; nil: Config.VonageKeysDir.
+	VonageKeys VonageKeys
+	// Assets keeps vonage-assets' files; nil: Config.Assets.Dir.
+	Assets assets.Store
+	// JetStream serves the admin API's dead-letter endpoints; nil: they
+	// answer 503.
+	JetStream delivery.DLQJetStream
 }
 
 // Gateway serves webhooks, the admin API and the SDK command endpoint.
@@ -42,6 +53,9 @@ type Gateway struct {
 	router *router.Router
 	client *delivery.Client
 	log    *slog.Logger
+	state  *state.Store
+	vonage *vonageAPI
+	links  *assets.Linker // signs vonage-assets download links
 
 	public, command *echo.Echo
 }
@@ -58,6 +72,15 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		router: router.New(d.Listeners, d.Sessions, d.Publisher, cfg.Partitions),
 		client: delivery.NewClient(cfg.AnswerTimeout, cfg.AllowPrivateNetworks),
 		log:    d.Log,
+		state:  state.NewStore(d.Redis, d.Keyspace, sessionTTL(d.Sessions)),
+	}
+	keys := d.VonageKeys
+	if keys == nil && cfg.VonageKeysDir != "" {
+		keys = NewKeyDir(cfg.VonageKeysDir)
+	}
+	g.vonage = newVonageAPI(cfg, keys)
+	if err := g.initAssets(); err != nil {
+		return nil, err
 	}
 	g.public = g.newEcho()
 	g.routePublic(g.public)
@@ -105,6 +128,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 			return e.Shutdown(sctx)
 		})
 	}
+	eg.Go(func() error { g.sweepAssets(ctx); return nil })
 	serve(g.public, g.cfg.Addr)
 	if g.cfg.CommandAddr != "-" {
 		serve(g.command, g.cfg.CommandAddr)
@@ -125,6 +149,35 @@ func mapError(err error) *httpx.Error {
 		status = http.StatusBadRequest
 	case errors.Is(err, router.ErrUnavailable):
 		return httpx.Errorf(http.StatusServiceUnavailable, "unavailable", "event bus unavailable, retry later")
+	case errors.Is(err, session.ErrTooMany):
+		return &httpx.Error{Status: http.StatusTooManyRequests, Code: "too_many_sessions", Message: err.Error()}
+	case errors.Is(err, delivery.ErrDeadNotFound):
+		status = http.StatusNotFound
+	case errors.Is(err, session.ErrBadCursor):
+		status = http.StatusBadRequest
+	case errors.Is(err, state.ErrUnknownOperation), errors.Is(err, state.ErrBadArgs):
+		status = http.StatusBadRequest
+	case errors.Is(err, state.ErrWrongType):
+		return &httpx.Error{Status: http.StatusConflict, Code: "wrong_type", Message: err.Error()}
+	case errors.Is(err, state.ErrUnsupported):
+		return &httpx.Error{Status: http.StatusNotImplemented, Code: "not_implemented",
+			Message: "full-text search (FT.CREATE, FT.SEARCH, FT.DROPINDEX) is not supported by this runtime: " + err.Error()}
+	case errors.Is(err, assets.ErrNotFound):
+		status = http.StatusNotFound
+	case errors.Is(err, assets.ErrInvalidPath), errors.Is(err, assets.ErrInvalidRetention):
+		status = http.StatusBadRequest
+	case errors.Is(err, assets.ErrConflict):
+		status = http.StatusConflict
+	case errors.Is(err, assets.ErrLinkInvalid), errors.Is(err, assets.ErrLinkExpired):
+		return &httpx.Error{Status: http.StatusForbidden, Code: "forbidden", Message: err.Error()}
+	case errors.Is(err, scheduler.ErrNotFound), errors.Is(err, queue.ErrNotFound):
+		status = http.StatusNotFound
+	case errors.Is(err, scheduler.ErrInvalid), errors.Is(err, queue.ErrInvalid):
+		status = http.StatusBadRequest
+	case errors.Is(err, scheduler.ErrTooLarge), errors.Is(err, queue.ErrTooLarge):
+		return &httpx.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: err.Error()}
+	case errors.Is(err, scheduler.ErrLimit), errors.Is(err, queue.ErrFull):
+		return &httpx.Error{Status: http.StatusTooManyRequests, Code: "limit_exceeded", Message: err.Error()}
 	default:
 		return nil
 	}

@@ -25,6 +25,9 @@ func (g *Gateway) routePublic(e *echo.Echo) {
 	wh.POST("/messages/status", g.routed(messages.ParseStatus))
 	wh.POST("/voice/answer", g.answer)
 	wh.POST("/voice/event", g.voiceEvent)
+	wh.POST("/voice/rtc", g.routed(voice.ParseRTC)) // Conversation API (RTC) events
+	// vonage-assets download links: GET /assets/<token>
+	g.routeAssetLinks(e)
 	g.routeAdmin(e.Group("/admin/v1"))
 }
 

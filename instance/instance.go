@@ -40,9 +40,20 @@ type Instance struct {
 	PublicKey string `json:"publicKey,omitempty"`
 	// Unauthenticated marks an instance for loopback development: SDK calls
 	// without a JWT (neru in DEBUG mode) are accepted for it. `neru dev` sets it.
-	Unauthenticated bool      `json:"unauthenticated,omitempty"`
-	CreatedAt       time.Time `json:"createdAt"`
+	Unauthenticated bool `json:"unauthenticated,omitempty"`
+	// SessionIdle switches the instance's sessions to sliding expiry: every
+	// delivery to a session and every SDK command in it push its end to
+	// now+SessionIdle (never earlier). Zero: fixed expiry (session.DefaultTTL,
+	// or the ttl of session_created). See package session.
+	SessionIdle Duration `json:"sessionIdle,omitzero"`
+	// MaxSessions caps the instance's live sessions; past it, new sessions
+	// are refused with 429 (existing ones keep working). Zero: no cap.
+	MaxSessions int       `json:"maxSessions,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
 }
+
+// MinSessionIdle is the shortest sliding session lifetime an instance may set.
+const MinSessionIdle = time.Second
 
 // Validate checks an instance before it is stored.
 func (in *Instance) Validate() error {
@@ -60,11 +71,52 @@ func (in *Instance) Validate() error {
 	if in.ApplicationID == "" || len(in.ApplicationID) > 128 || strings.ContainsAny(in.ApplicationID, "{}/ ") {
 		return fmt.Errorf("%w: applicationId is required (at most 128 characters, no spaces, slashes or braces)", ErrInvalid)
 	}
+	// Account ids key account-wide state: keep them to the id alphabet, so
+	// no id can alias another tenant's keys (see package state).
+	if in.AccountID != "" && !validID.MatchString(in.AccountID) {
+		return fmt.Errorf("%w: accountId must match %s", ErrInvalid, validID)
+	}
 	if in.PublicKey != "" {
 		if _, err := ParsePublicKey(in.PublicKey); err != nil {
 			return fmt.Errorf("%w: publicKey: %v", ErrInvalid, err)
 		}
 	}
+	return in.validateSessions()
+}
+
+func (in *Instance) validateSessions() error {
+	if in.SessionIdle != 0 && time.Duration(in.SessionIdle) < MinSessionIdle {
+		return fmt.Errorf("%w: sessionIdle must be 0 (fixed expiry) or at least %s", ErrInvalid, MinSessionIdle)
+	}
+	if in.MaxSessions < 0 {
+		return fmt.Errorf("%w: maxSessions must be 0 (no cap) or positive", ErrInvalid)
+	}
+	return nil
+}
+
+// Duration is a time.Duration written in JSON as a Go duration string
+// ("30m", "1h30m"). It also reads a number, as seconds.
+type Duration time.Duration
+
+// MarshalJSON writes d as "1h30m0s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads "90m" or 5400.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var secs float64
+		if err := json.Unmarshal(b, &secs); err != nil {
+			return fmt.Errorf("%w: a duration is a string such as \"30m\" or a number of seconds", ErrInvalid)
+		}
+		*d = Duration(secs * float64(time.Second))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%w: duration %q: %v", ErrInvalid, s, err)
+	}
+	*d = Duration(v)
 	return nil
 }
 
@@ -211,6 +263,49 @@ func (s *Store) List(ctx context.Context) ([]*Instance, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
+}
+
+// Settings are the instance fields that may change after creation.
+// A nil field is left as it is.
+type Settings struct {
+	SessionIdle *Duration `json:"sessionIdle,omitempty"`
+	MaxSessions *int      `json:"maxSessions,omitempty"`
+}
+
+// Update applies settings to an instance and returns the result. Other
+// processes see the change within their cache time (two seconds).
+func (s *Store) Update(ctx context.Context, id string, set Settings) (*Instance, error) {
+	cur, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	in := *cur
+	if set.SessionIdle != nil {
+		in.SessionIdle = *set.SessionIdle
+	}
+	if set.MaxSessions != nil {
+		in.MaxSessions = *set.MaxSessions
+	}
+	if err := in.validateSessions(); err != nil {
+		return nil, err
+	}
+	rec, err := json.Marshal(&in)
+	if err != nil {
+		return nil, err
+	}
+	// XX: an instance deleted meanwhile stays deleted.
+	ok, err := s.rdb.SetXX(ctx, s.recKey(id), rec, redis.KeepTTL).Result()
+	if err != nil {
+		return nil, fmt.Errorf("instance: update %s: %w", id, err)
+	}
+	if !ok {
+		return nil, ErrNotFound
+	}
+	s.mu.Lock()
+	delete(s.cache, "id:"+id)
+	delete(s.cache, "app:"+in.ApplicationID)
+	s.mu.Unlock()
+	return &in, nil
 }
 
 // Delete removes an instance. Its sessions, listeners and state age out with

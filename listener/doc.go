@@ -15,8 +15,32 @@
 //	ix:{<instance>|<key>}     set of listener ids with that index key
 //	ls:{<instance>:<session>} set of listener ids of a session
 //	li:{<instance>}           set of listener ids of an instance
+//	ld:{<instance>|<key>}     hash: dedup field → the listener id that holds it
 //
 // Writes go record first, index last; removal goes index first, record last.
 // An index entry whose record is gone is skipped and pruned at match time, so
 // a crash between steps never yields a match without a record.
+//
+// # The newest registration wins
+//
+// Apps register their listeners at every process start, each time in a new
+// session (typically voice.onCall: protocol §7), so without care an
+// instance collects one answer listener per restart, and an event would be
+// delivered once per stale copy. Registration therefore deduplicates: two
+// listeners of an instance are the same when provider, action, path (leading
+// slashes ignored), index key (the numbers, call or conversation id) and
+// filters (as sent, in order) are equal, whatever their session. Adding one
+// makes it the holder of that identity in ld:{<instance>|<key>} and takes
+// the previous holder out of the index in the same script (the two keys
+// share a slot), then deletes the previous listener's record. Its session
+// lives on until it expires; only the listener goes.
+//
+// This holds for every listener type, not only answer listeners: a second
+// "SMS from X to /onMessage" in a newer session takes over from the first,
+// so an SMS reaches the app once, in the newest session, instead of once per
+// session. Listeners that differ in anything above (another route, another
+// number, other filters) all stay.
+//
+// A listener's session ending (expiry sweep, admin delete) removes it with
+// RemoveSession.
 package listener

@@ -2,10 +2,13 @@ package listener
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -27,9 +30,14 @@ func (s *Store) recKey(inst, id string) string    { return s.ks + "l:{" + inst +
 func (s *Store) indexKey(inst, key string) string { return s.ks + "ix:{" + inst + "|" + key + "}" }
 func (s *Store) sessKey(inst, sess string) string { return s.ks + "ls:{" + inst + ":" + sess + "}" }
 func (s *Store) instKey(inst string) string       { return s.ks + "li:{" + inst + "}" }
+func (s *Store) dedupKey(inst, key string) string { return s.ks + "ld:{" + inst + "|" + key + "}" }
 
 // Add stores a listener. Adding an id that exists in the instance replaces it
 // (the SDKs never reuse ids; replacing keeps a client retry idempotent).
+//
+// The newest registration wins: a listener with the same provider, action,
+// path, index key and filters as an earlier one of the instance (in any
+// session) replaces it, and the earlier one is removed. See the package doc.
 func (s *Store) Add(ctx context.Context, l *Listener) error {
 	if err := l.Validate(); err != nil {
 		return err
@@ -44,20 +52,66 @@ func (s *Store) Add(ctx context.Context, l *Listener) error {
 	if old, err := s.Get(ctx, l.InstanceID, l.ID); err == nil && old.Key != l.Key {
 		s.rdb.SRem(ctx, s.indexKey(l.InstanceID, old.Key), l.ID)
 	}
-	// Record before index: see the package doc.
-	if err := s.rdb.Set(ctx, s.recKey(l.InstanceID, l.ID), rec, 0).Err(); err != nil {
-		return fmt.Errorf("listener: add %s: %w", l.ID, err)
-	}
+	// Record (and the session and instance sets) before the index: see the package doc.
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, s.recKey(l.InstanceID, l.ID), rec, 0)
 		p.SAdd(ctx, s.sessKey(l.InstanceID, l.SessionID), l.ID)
 		p.SAdd(ctx, s.instKey(l.InstanceID), l.ID)
-		p.SAdd(ctx, s.indexKey(l.InstanceID, l.Key), l.ID)
 		return nil
 	})
 	if err != nil {
+		return fmt.Errorf("listener: add %s: %w", l.ID, err)
+	}
+	// The index entry and the dedup claim change in one step (one slot).
+	prev, err := claimScript.Run(ctx, s.rdb, []string{s.indexKey(l.InstanceID, l.Key), s.dedupKey(l.InstanceID, l.Key)},
+		l.ID, dedupField(l)).Text()
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("listener: index %s: %w", l.ID, err)
 	}
+	if prev != "" && prev != l.ID {
+		// Superseded. Already out of the index, so it no longer matches;
+		// this removes its record and set entries.
+		if err := s.Remove(ctx, l.InstanceID, prev); err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("listener: remove superseded %s: %w", prev, err)
+		}
+	}
 	return nil
+}
+
+// claimScript indexes listener ARGV[1] under KEYS[1] and makes it the holder
+// of dedup field ARGV[2] in KEYS[2], unindexing the previous holder, whose
+// id it returns. Both keys share the index key's hash tag.
+var claimScript = redis.NewScript(`
+local prev = redis.call('HGET', KEYS[2], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
+redis.call('SADD', KEYS[1], ARGV[1])
+if prev and prev ~= ARGV[1] then
+  redis.call('SREM', KEYS[1], prev)
+  return prev
+end
+return false
+`)
+
+// releaseScript unindexes listener ARGV[1] from KEYS[1] and drops its dedup
+// claim ARGV[2] in KEYS[2], if it still holds it.
+var releaseScript = redis.NewScript(`
+redis.call('SREM', KEYS[1], ARGV[1])
+if redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[1] then
+  redis.call('HDEL', KEYS[2], ARGV[2])
+end
+return 1
+`)
+
+// dedupField identifies what a listener listens for, apart from its index
+// key (which names the dedup hash): provider, action, path and filters.
+func dedupField(l *Listener) string {
+	h := sha256.New()
+	filters, _ := json.Marshal(l.Filters)
+	for _, part := range [][]byte{[]byte(l.Provider), []byte(l.Action), []byte(strings.TrimLeft(l.Path, "/")), filters} {
+		h.Write(part)
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // Get returns one listener of an instance.
@@ -84,7 +138,7 @@ func (s *Store) Remove(ctx context.Context, instanceID, id string) error {
 		return err
 	}
 	// Index first: see the package doc.
-	if err := s.rdb.SRem(ctx, s.indexKey(instanceID, l.Key), id).Err(); err != nil {
+	if err := releaseScript.Run(ctx, s.rdb, []string{s.indexKey(instanceID, l.Key), s.dedupKey(instanceID, l.Key)}, id, dedupField(l)).Err(); err != nil {
 		return fmt.Errorf("listener: remove %s: %w", id, err)
 	}
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -97,6 +151,31 @@ func (s *Store) Remove(ctx context.Context, instanceID, id string) error {
 		return fmt.Errorf("listener: remove %s: %w", id, err)
 	}
 	return nil
+}
+
+// RemoveSession removes every listener of a session and returns how many
+// there were. It is idempotent: expiry sweeps and admin deletes may race.
+func (s *Store) RemoveSession(ctx context.Context, instanceID, sessionID string) (int, error) {
+	ls, err := s.List(ctx, instanceID, sessionID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, l := range ls {
+		if l.SessionID != sessionID {
+			continue // moved to another session by a re-registration of its id
+		}
+		switch err := s.Remove(ctx, instanceID, l.ID); {
+		case err == nil:
+			n++
+		case !errors.Is(err, ErrNotFound):
+			return n, err
+		}
+	}
+	if err := s.rdb.Del(ctx, s.sessKey(instanceID, sessionID)).Err(); err != nil {
+		return n, fmt.Errorf("listener: remove session %s: %w", sessionID, err)
+	}
+	return n, nil
 }
 
 // Candidates returns the listeners of an instance indexed under any of keys,

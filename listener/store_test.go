@@ -65,7 +65,10 @@ func TestStore(t *testing.T) {
 				s := listener.NewStore(rdb, ks)
 				ctx := context.Background()
 				for i := range 3 {
-					if err := s.Add(ctx, newListener("i1", fmt.Sprint("l", i), "s1", "k")); err != nil {
+					// Distinct routes: identical listeners would replace each other.
+					l := newListener("i1", fmt.Sprint("l", i), "s1", "k")
+					l.Path = fmt.Sprint("/onMessage", i)
+					if err := s.Add(ctx, l); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -79,6 +82,90 @@ func TestStore(t *testing.T) {
 					if ids := idsOf(got); ids != "[l0 l2]" {
 						t.Fatalf("%s after remove: %s, want [l0 l2]", name, ids)
 					}
+				}
+			})
+			t.Run("the newest registration wins", func(t *testing.T) {
+				rdb, ks := b.Open(t)
+				s := listener.NewStore(rdb, ks)
+				ctx := context.Background()
+				// Every app start registers onCall again, in a new session.
+				for i := range 3 {
+					l := listener.New("i1", "vonage-voice", "vapi-subscribe-inbound-call", "vapi-answer|*",
+						listener.Callback{ID: fmt.Sprint("call", i), SessionID: fmt.Sprint("start", i), Path: "onCall"})
+					if err := s.Add(ctx, l); err != nil {
+						t.Fatal(err)
+					}
+				}
+				// Not duplicates: another route, other filters, another key.
+				v := "answered"
+				others := []*listener.Listener{
+					listener.New("i1", "vonage-voice", "vapi-subscribe-inbound-call", "vapi-answer|*",
+						listener.Callback{ID: "route", SessionID: "x", Path: "/onOtherCall"}),
+					listener.New("i1", "vonage-voice", "vapi-subscribe-inbound-call", "vapi-answer|*",
+						listener.Callback{ID: "filtered", SessionID: "x", Path: "/onCall",
+							Filters: []listener.Filter{{Path: "status", Op: "contains", Values: []*string{&v}}}}),
+					listener.New("i1", "vonage-voice", "vapi-subscribe-inbound-call", "vapi-answer|447700900000",
+						listener.Callback{ID: "number", SessionID: "x", Path: "/onCall"}),
+				}
+				for _, l := range others {
+					if err := s.Add(ctx, l); err != nil {
+						t.Fatal(err)
+					}
+				}
+				cands, _ := s.Candidates(ctx, "i1", []string{"vapi-answer|*"})
+				if ids := idsOf(cands); ids != "[call2 route filtered]" {
+					t.Fatalf("candidates %s, want [call2 route filtered]: only the newest onCall stays", ids)
+				}
+				for _, sess := range []string{"start0", "start1"} {
+					if got, _ := s.List(ctx, "i1", sess); len(got) != 0 {
+						t.Fatalf("superseded listener of %s still listed", sess)
+					}
+				}
+				if _, err := s.Get(ctx, "i1", "call0"); !errors.Is(err, listener.ErrNotFound) {
+					t.Fatalf("superseded record still there: %v", err)
+				}
+				// Unsubscribing the holder frees the identity; a re-registration
+				// replaces nothing and an old id stays removed.
+				if err := s.Remove(ctx, "i1", "call2"); err != nil {
+					t.Fatal(err)
+				}
+				if n := rdb.HLen(ctx, ks+"ld:{i1|vapi-answer|*}").Val(); n != 2 {
+					t.Fatalf("dedup hash holds %d entries, want 2 (route, filtered)", n)
+				}
+				// A client retry of the same registration is idempotent.
+				again := listener.New("i1", "vonage-voice", "vapi-subscribe-inbound-call", "vapi-answer|*",
+					listener.Callback{ID: "call3", SessionID: "start3", Path: "onCall"})
+				for range 2 {
+					if err := s.Add(ctx, again); err != nil {
+						t.Fatal(err)
+					}
+				}
+				cands, _ = s.Candidates(ctx, "i1", []string{"vapi-answer|*"})
+				if ids := idsOf(cands); ids != "[route filtered call3]" {
+					t.Fatalf("candidates %s, want [route filtered call3]", ids)
+				}
+			})
+			t.Run("remove a session's listeners", func(t *testing.T) {
+				rdb, ks := b.Open(t)
+				s := listener.NewStore(rdb, ks)
+				ctx := context.Background()
+				for i, sess := range []string{"s1", "s1", "s2"} {
+					l := newListener("i1", fmt.Sprint("l", i), sess, fmt.Sprint("k", i))
+					if err := s.Add(ctx, l); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for range 2 { // idempotent
+					if _, err := s.RemoveSession(ctx, "i1", "s1"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				all, _ := s.List(ctx, "i1", "")
+				if ids := idsOf(all); ids != "[l2]" {
+					t.Fatalf("after removing s1: %s, want [l2]", ids)
+				}
+				if n := rdb.Exists(ctx, ks+"ls:{i1:s1}", ks+"l:{i1:l0}", ks+"ix:{i1|k0}").Val(); n != 0 {
+					t.Fatalf("%d keys of session s1 left", n)
 				}
 			})
 			t.Run("dangling index entries are skipped and pruned", func(t *testing.T) {

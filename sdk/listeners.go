@@ -15,18 +15,20 @@ type Filter struct {
 
 // callback is the wire's WrappedCallback.
 type callback struct {
-	Filters    []Filter `json:"filters"`
-	ID         string   `json:"id"`
-	SessionID  string   `json:"sessionId"`
-	InstanceID string   `json:"instanceId"`
-	Path       string   `json:"path"`
+	Filters             []Filter `json:"filters"`
+	ID                  string   `json:"id"`
+	InstanceServiceName string   `json:"instanceServiceName,omitempty"`
+	SessionID           string   `json:"sessionId"`
+	InstanceID          string   `json:"instanceId"`
+	Path                string   `json:"path"`
 }
 
 func (s *Session) callback(route string, filters []Filter) callback {
 	if filters == nil {
 		filters = []Filter{}
 	}
-	return callback{Filters: filters, ID: uuid.NewString(), SessionID: s.ID, InstanceID: s.c.cfg.InstanceID, Path: route}
+	return callback{Filters: filters, ID: uuid.NewString(), InstanceServiceName: s.c.cfg.InstanceServiceName,
+		SessionID: s.ID, InstanceID: s.c.cfg.InstanceID, Path: route}
 }
 
 // subscribe registers a listener and returns its id (for Unsubscribe).
@@ -77,3 +79,36 @@ func (s *Session) OnMessageEvents(ctx context.Context, route string, from, to Co
 func (s *Session) Unsubscribe(ctx context.Context, provider, listenerID string) error {
 	return s.Command(ctx, provider, "unsubscribe-event", map[string]string{"id": listenerID}, nil)
 }
+
+// OnInboundCall routes Conversation API app:knocking events, inbound calls
+// to `to` (and from `from`, if not nil), to route (neru's
+// voice.onInboundCall). The app accepts a call through the Conversation API
+// (POST /v0.3/conversations/<id>/members via VonageAPI). Contact types
+// default to "phone".
+func (s *Session) OnInboundCall(ctx context.Context, route string, to Contact, from *Contact) (string, error) {
+	phone := func(c Contact) Contact {
+		if c.Type == "" {
+			c.Type = "phone"
+		}
+		return c
+	}
+	payload := map[string]any{"to": phone(to)}
+	if from != nil {
+		payload["from"] = phone(*from)
+	}
+	return s.subscribe(ctx, "vonage-voice", "conversation-subscribe-inbound-call", payload, s.callback(route, nil))
+}
+
+// ListenForEvents routes Conversation API events to route: the events of
+// one conversation, or with conversationID "" every event of the
+// application. Filters narrow them, e.g. TypeFilter("audio:dtmf").
+func (s *Session) ListenForEvents(ctx context.Context, route, conversationID string, filters ...Filter) (string, error) {
+	payload := map[string]any{}
+	if conversationID != "" {
+		payload["conversationId"] = conversationID
+	}
+	return s.subscribe(ctx, "vonage-voice", "conversation-subscribe-event", payload, s.callback(route, filters))
+}
+
+// TypeFilter matches Conversation API events of the given types.
+func TypeFilter(types ...string) Filter { return Filter{Path: "type", Op: "contains", Values: types} }

@@ -29,10 +29,20 @@ type Config struct {
 	InstanceID    string
 	AccountID     string
 	ApplicationID string // the Vonage application id
-	// Token, if set, returns the bearer token for each request (the JS
-	// SDKs' RS256 JWT). Without it requests are unauthenticated, which only
-	// the dev instance accepts, from loopback.
-	Token      func() (string, error)
+	// InstanceServiceName is the JWT's sub and the logs' source_id
+	// (INSTANCE_SERVICE_NAME in the JS SDKs); optional.
+	InstanceServiceName string
+	// PrivateKey is the PEM RSA key (PKCS#8 or PKCS#1) the SDK signs its
+	// RS256 JWT with, as the JS SDKs do with PRIVATE_KEY (protocol §2.2).
+	// The platform verifies it with the instance's public key.
+	PrivateKey string
+	// Token, if set, returns the bearer token for each request instead.
+	// With neither Token nor PrivateKey, requests are unauthenticated, which
+	// only the dev instance accepts, from loopback.
+	Token func() (string, error)
+	// RegionURL is the Vonage API base the helpers call through vonage-api
+	// (default https://api.nexmo.com).
+	RegionURL  string
 	HTTPClient *http.Client
 }
 
@@ -50,7 +60,14 @@ func New(cfg Config) *Client {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
+	if cfg.RegionURL == "" {
+		cfg.RegionURL = "https://api.nexmo.com"
+	}
+	cfg.RegionURL = strings.TrimRight(cfg.RegionURL, "/")
 	cfg.Endpoint = strings.TrimRight(cfg.Endpoint, "/")
+	if cfg.Token == nil && cfg.PrivateKey != "" {
+		cfg.Token = newSigner(cfg).token
+	}
 	return &Client{cfg: cfg}
 }
 
@@ -82,43 +99,84 @@ func (c *Client) SessionFromRequest(r *http.Request) (*Session, error) {
 	return c.Session(id), nil
 }
 
-// Error is a non-2xx reply from the platform.
+// Error is a non-2xx reply from the platform (or, through vonage-api, from
+// Vonage: then Code and Message are empty and Body holds Vonage's reply).
 type Error struct {
 	Status  int
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Body    []byte `json:"-"`
 }
 
 func (e *Error) Error() string {
+	if e.Code == "" && e.Message == "" {
+		return fmt.Sprintf("sdk: answered %d: %s", e.Status, bytes.TrimSpace(e.Body))
+	}
 	return fmt.Sprintf("sdk: platform answered %d: %s: %s", e.Status, e.Code, e.Message)
 }
 
 // Command sends one provider action in a Command envelope and decodes the
 // reply into out (which may be nil).
 func (s *Session) Command(ctx context.Context, provider, action string, payload, out any) error {
-	cfg := s.c.cfg
-	env := map[string]any{
-		"header": map[string]string{
-			"traceId": uuid.NewString(), "instanceId": cfg.InstanceID, "sessionId": s.ID,
-			"apiAccountId": cfg.AccountID, "apiApplicationId": cfg.ApplicationID,
-		},
-		"actions": []any{map[string]any{"provider": provider, "action": action, "payload": payload}},
-	}
-	return s.post(ctx, provider, "", env, out)
+	return s.command(ctx, provider, action, payload, nil, out)
 }
 
-// post sends a JSON body to a provider, debug-style addressed
-// (<endpoint>[/path]?func=<provider>.<namespace>).
+// command sends a Command envelope; extra adds fields to the action
+// (successCallback, errorCallback).
+func (s *Session) command(ctx context.Context, provider, action string, payload any, extra map[string]any, out any) error {
+	raw, err := s.commandRaw(ctx, provider, action, payload, extra)
+	if err != nil {
+		return err
+	}
+	if out != nil && len(raw) > 0 {
+		return json.Unmarshal(raw, out)
+	}
+	return nil
+}
+
+func (s *Session) commandRaw(ctx context.Context, provider, action string, payload any, extra map[string]any) ([]byte, error) {
+	cfg := s.c.cfg
+	act := map[string]any{"provider": provider, "action": action, "payload": payload}
+	for k, v := range extra {
+		act[k] = v
+	}
+	header := map[string]string{
+		"traceId": uuid.NewString(), "instanceId": cfg.InstanceID, "sessionId": s.ID,
+		"apiAccountId": cfg.AccountID, "apiApplicationId": cfg.ApplicationID,
+	}
+	if cfg.InstanceServiceName != "" {
+		header["applicationName"] = cfg.InstanceServiceName
+	}
+	env := map[string]any{"header": header, "actions": []any{act}}
+	return s.request(ctx, provider, "", env)
+}
+
+// post sends a JSON body to a provider and decodes the reply into out
+// (which may be nil).
 func (s *Session) post(ctx context.Context, provider, path string, body, out any) error {
+	reply, err := s.request(ctx, provider, path, body)
+	if err != nil {
+		return err
+	}
+	if out != nil && len(reply) > 0 {
+		return json.Unmarshal(reply, out)
+	}
+	return nil
+}
+
+// request sends a JSON body to a provider, debug-style addressed
+// (<endpoint>[/path]?func=<provider>.<namespace>), and returns the reply
+// body of a 2xx, or an *Error.
+func (s *Session) request(ctx context.Context, provider, path string, body any) ([]byte, error) {
 	cfg := s.c.cfg
 	raw, err := json.Marshal(body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	url := cfg.Endpoint + path + "?func=" + provider + "." + cfg.Namespace + "&async=false"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(raw))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Neru-SessionId", s.ID)
@@ -133,26 +191,23 @@ func (s *Session) post(ctx context.Context, provider, path string, body, out any
 	if cfg.Token != nil {
 		tok, err := cfg.Token()
 		if err != nil {
-			return fmt.Errorf("sdk: token: %w", err)
+			return nil, fmt.Errorf("sdk: token: %w", err)
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	resp, err := cfg.HTTPClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("sdk: %s: %w", provider, err)
+		return nil, fmt.Errorf("sdk: %s: %w", provider, err)
 	}
 	defer resp.Body.Close()
 	reply, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	if err != nil {
-		return fmt.Errorf("sdk: %s: %w", provider, err)
+		return nil, fmt.Errorf("sdk: %s: %w", provider, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &Error{Status: resp.StatusCode}
+		e := &Error{Status: resp.StatusCode, Body: reply}
 		_ = json.Unmarshal(reply, e)
-		return e
+		return nil, e
 	}
-	if out != nil && len(reply) > 0 {
-		return json.Unmarshal(reply, out)
-	}
-	return nil
+	return reply, nil
 }

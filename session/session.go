@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -22,6 +23,9 @@ var (
 	ErrNotFound = errors.New("session not found")
 	// ErrInvalidID: the id is empty, too long or has characters we reserve.
 	ErrInvalidID = errors.New("invalid session id")
+	// ErrTooMany: the instance has MaxSessions live sessions, so a new one is
+	// refused. Existing sessions are not affected.
+	ErrTooMany = errors.New("too many sessions")
 )
 
 // Session is one session of one instance.
@@ -29,7 +33,8 @@ type Session struct {
 	ID         string    `json:"id"`
 	InstanceID string    `json:"instanceId"`
 	CreatedAt  time.Time `json:"createdAt"`
-	// ExpiresAt is zero for the global session.
+	// ExpiresAt is zero for the global session. It is read from the record
+	// key's own expiry, which is the one source of truth.
 	ExpiresAt time.Time `json:"expiresAt,omitzero"`
 }
 
@@ -41,20 +46,98 @@ func ValidateID(id string) error {
 	return nil
 }
 
-// Store keeps sessions in Redis.
+// Policy is how an instance's sessions live.
+type Policy struct {
+	// Idle > 0 makes expiry sliding: every use pushes the end to now+Idle.
+	// Sessions created implicitly then start with Idle instead of the
+	// default TTL.
+	Idle time.Duration
+	// MaxSessions > 0 caps the live sessions of the instance.
+	MaxSessions int
+}
+
+// Policies tells the store each instance's Policy. It must be safe for
+// concurrent use and cheap: it is asked on every session creation and use
+// (the instance store caches its records). An unknown instance should get the
+// zero Policy, not an error.
+type Policies interface {
+	SessionPolicy(ctx context.Context, instanceID string) (Policy, error)
+}
+
+// PoliciesFunc adapts a function to Policies.
+type PoliciesFunc func(ctx context.Context, instanceID string) (Policy, error)
+
+// SessionPolicy calls f.
+func (f PoliciesFunc) SessionPolicy(ctx context.Context, instanceID string) (Policy, error) {
+	return f(ctx, instanceID)
+}
+
+// Listeners removes the listeners of a session when it ends. RemoveSession
+// must be idempotent; package listener's Store implements it.
+type Listeners interface {
+	RemoveSession(ctx context.Context, instanceID, sessionID string) (int, error)
+}
+
+// State is the session-scoped state a session's end removes or moves;
+// package state's Store implements it. DeleteSession is atomic per session;
+// ExpireSession moves every key of the session to end at at.
+type State interface {
+	DeleteSession(ctx context.Context, instanceID, sessionID string) error
+	CountSessionKeys(ctx context.Context, instanceID, sessionID string) (int64, error)
+	ExpireSession(ctx context.Context, instanceID, sessionID string, at time.Time) error
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithPolicies gives the store each instance's sliding expiry and session
+// cap. Without it every instance has fixed expiry and no cap.
+func WithPolicies(p Policies) Option { return func(s *Store) { s.policies = p } }
+
+// WithListeners lets expiry and Delete remove a session's listeners.
+func WithListeners(l Listeners) Option { return func(s *Store) { s.listeners = l } }
+
+// WithState lets expiry, Delete and Reset remove a session's state, and
+// sliding expiry move it. Without it state ends only by its own key TTLs.
+func WithState(st State) Option { return func(s *Store) { s.state = st } }
+
+// Store keeps sessions in Redis. It is safe for concurrent use.
 type Store struct {
 	rdb        redis.UniversalClient
 	ks         string
 	defaultTTL time.Duration
+
+	policies  Policies
+	listeners Listeners
+	state     State
+
+	// known caches, per process, the expiry of sessions recently seen alive,
+	// so Touch on every SDK command and delivery costs no round trip.
+	mu    sync.Mutex
+	known map[string]knownSession
 }
+
+type knownSession struct {
+	exp     time.Time // zero: never expires
+	checked time.Time
+}
+
+const (
+	knownFor = 5 * time.Second // how long a cached sighting is trusted
+	knownMax = 1 << 16         // entries before the cache is emptied
+)
 
 // NewStore returns a Store whose keys start with keyspace. defaultTTL applies
 // to sessions created implicitly (0 means DefaultTTL).
-func NewStore(rdb redis.UniversalClient, keyspace string, defaultTTL time.Duration) *Store {
+func NewStore(rdb redis.UniversalClient, keyspace string, defaultTTL time.Duration, opts ...Option) *Store {
 	if defaultTTL <= 0 {
 		defaultTTL = DefaultTTL
 	}
-	return &Store{rdb: rdb, ks: keyspace, defaultTTL: defaultTTL}
+	s := &Store{rdb: rdb, ks: keyspace, defaultTTL: defaultTTL, known: map[string]knownSession{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Key is the Redis key of a session record.
@@ -62,62 +145,160 @@ func (s *Store) Key(instanceID, id string) string {
 	return s.ks + "s:{" + instanceID + ":" + id + "}"
 }
 
+func (s *Store) policy(ctx context.Context, instanceID string) (Policy, error) {
+	if s.policies == nil {
+		return Policy{}, nil
+	}
+	p, err := s.policies.SessionPolicy(ctx, instanceID)
+	if err != nil {
+		return Policy{}, fmt.Errorf("session: policy of instance %s: %w", instanceID, err)
+	}
+	return p, nil
+}
+
 // Create creates the session, or resets the expiry of an existing one, to
-// now+ttl. A ttl <= 0 uses the default. The global session ignores ttl.
+// now+ttl (the SDK's session_created). A ttl <= 0 uses the default. The
+// global session ignores ttl. A new session past the instance's cap is
+// ErrTooMany.
 func (s *Store) Create(ctx context.Context, instanceID, id string, ttl time.Duration) (*Session, error) {
-	return s.put(ctx, instanceID, id, ttl, false)
+	return s.put(ctx, instanceID, id, ttl, true)
 }
 
-// Ensure returns the session, creating it with the default TTL if it does not
-// exist: the SDKs use sessions without ever announcing them.
+// Ensure returns the session, creating it if it does not exist: the SDKs use
+// sessions without ever announcing them. A new session lives for the
+// default TTL, or for the instance's idle time when its expiry slides. A new
+// session past the instance's cap is ErrTooMany.
 func (s *Store) Ensure(ctx context.Context, instanceID, id string) (*Session, error) {
-	return s.put(ctx, instanceID, id, 0, true)
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	sess, err := s.Get(ctx, instanceID, id)
+	if !errors.Is(err, ErrNotFound) {
+		return sess, err
+	}
+	return s.put(ctx, instanceID, id, 0, false)
 }
 
-func (s *Store) put(ctx context.Context, instanceID, id string, ttl time.Duration, onlyIfNew bool) (*Session, error) {
+// EnsureExpiry is Ensure shaped as the state store's SessionTTL: when the
+// session ends, with ok=false for the global session.
+func (s *Store) EnsureExpiry(ctx context.Context, instanceID, id string) (at time.Time, ok bool, err error) {
+	sess, err := s.Ensure(ctx, instanceID, id)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	return sess.ExpiresAt, !sess.ExpiresAt.IsZero(), nil
+}
+
+func (s *Store) put(ctx context.Context, instanceID, id string, ttl time.Duration, reset bool) (*Session, error) {
 	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	rec, _ := json.Marshal(&Session{ID: id, InstanceID: instanceID, CreatedAt: now.UTC()})
+	key := s.Key(instanceID, id)
+	if id == GlobalID {
+		if err := s.rdb.SetNX(ctx, key, rec, 0).Err(); err != nil {
+			return nil, fmt.Errorf("session: ensure %s: %w", id, err)
+		}
+		return s.Get(ctx, instanceID, id)
+	}
+	pol, err := s.policy(ctx, instanceID)
+	if err != nil {
 		return nil, err
 	}
 	if ttl <= 0 {
 		ttl = s.defaultTTL
+		if pol.Idle > 0 {
+			ttl = pol.Idle
+		}
 	}
-	now := time.Now().UTC()
-	sess := &Session{ID: id, InstanceID: instanceID, CreatedAt: now}
-	var exp time.Duration // 0 = no expiry, as go-redis treats it
-	if id != GlobalID {
-		sess.ExpiresAt = now.Add(ttl)
-		exp = ttl
+	exp := now.Add(ttl)
+	exists, err := s.rdb.Exists(ctx, key).Result()
+	if err != nil {
+		return nil, fmt.Errorf("session: create %s: %w", id, err)
 	}
-	rec, _ := json.Marshal(sess)
-	key := s.Key(instanceID, id)
-	if !onlyIfNew {
-		if err := s.rdb.Set(ctx, key, rec, exp).Err(); err != nil {
+	if exists == 0 {
+		if pol.MaxSessions > 0 {
+			n, err := s.Count(ctx, instanceID)
+			if err != nil {
+				return nil, err
+			}
+			if n >= int64(pol.MaxSessions) {
+				return nil, fmt.Errorf("%w: instance %s has %d live sessions (maxSessions %d)", ErrTooMany, instanceID, n, pol.MaxSessions)
+			}
+		}
+		// Index first, record last: a crash in between leaves an index
+		// entry that the sweep drops, never a session the sweep misses.
+		if err := s.index(ctx, instanceID, id, exp, "GT"); err != nil {
+			return nil, err
+		}
+		// PXAT, not PX: the record ends exactly where the index says.
+		err := s.rdb.Do(ctx, "SET", key, rec, "NX", "PXAT", exp.UnixMilli()).Err()
+		created := err == nil
+		if errors.Is(err, redis.Nil) {
+			err = nil
+		}
+		if err != nil {
 			return nil, fmt.Errorf("session: create %s: %w", id, err)
 		}
-		return sess, nil
+		if created {
+			s.remember(instanceID, id, exp, now)
+			return &Session{ID: id, InstanceID: instanceID, CreatedAt: now.UTC().Truncate(time.Millisecond), ExpiresAt: exp.Truncate(time.Millisecond)}, nil
+		}
+		// Created meanwhile by someone else: treat it as existing.
 	}
-	created, err := s.rdb.SetNX(ctx, key, rec, exp).Result()
-	if err != nil {
-		return nil, fmt.Errorf("session: ensure %s: %w", id, err)
-	}
-	if created {
-		return sess, nil
+	if reset {
+		if err := s.index(ctx, instanceID, id, exp, ""); err != nil {
+			return nil, err
+		}
+		moved, err := s.rdb.PExpireAt(ctx, key, exp).Result()
+		if err != nil {
+			return nil, fmt.Errorf("session: create %s: %w", id, err)
+		}
+		s.forget(instanceID, id)
+		if moved && s.state != nil {
+			// session_created may come after the session's first use
+			// (protocol §8.3): its state must end with it, earlier or later.
+			if err := s.state.ExpireSession(ctx, instanceID, id, exp); err != nil {
+				return nil, fmt.Errorf("session: move state of %s: %w", id, err)
+			}
+		}
 	}
 	return s.Get(ctx, instanceID, id)
 }
 
 // Get returns a live session or ErrNotFound.
 func (s *Store) Get(ctx context.Context, instanceID, id string) (*Session, error) {
-	raw, err := s.rdb.Get(ctx, s.Key(instanceID, id)).Bytes()
+	key := s.Key(instanceID, id)
+	var raw *redis.StringCmd
+	var at *redis.Cmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		raw = p.Get(ctx, key)
+		at = p.Do(ctx, "PEXPIRETIME", key)
+		return nil
+	})
+	return decodeSession(instanceID, id, raw, at, err)
+}
+
+// decodeSession reads a record and its PEXPIRETIME (Unix ms; -1 never).
+func decodeSession(instanceID, id string, raw *redis.StringCmd, at *redis.Cmd, pipeErr error) (*Session, error) {
+	b, err := raw.Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("session: get %s: %w", id, err)
 	}
+	if pipeErr != nil && !errors.Is(pipeErr, redis.Nil) {
+		return nil, fmt.Errorf("session: get %s: %w", id, pipeErr)
+	}
 	sess := new(Session)
-	if err := json.Unmarshal(raw, sess); err != nil {
+	if err := json.Unmarshal(b, sess); err != nil {
 		return nil, fmt.Errorf("session: decode %s: %w", id, err)
+	}
+	sess.ExpiresAt = time.Time{}
+	if ms, _ := at.Int64(); ms > 0 {
+		sess.ExpiresAt = time.UnixMilli(ms).UTC()
 	}
 	return sess, nil
 }
@@ -152,4 +333,214 @@ func (s *Store) Alive(ctx context.Context, instanceID string, ids []string) (map
 		out[id] = c.Val() == 1
 	}
 	return out, nil
+}
+
+// Touch is called for every SDK command that names a session: it creates
+// the session if it is unknown (Ensure, so the cap applies) and, when the
+// instance's expiry slides, pushes its end to now+idle. Sightings are cached
+// in the process for a few seconds, so most calls cost no round trip. An id
+// that is not a valid session id is ignored: commands that worked without a
+// session keep working.
+func (s *Store) Touch(ctx context.Context, instanceID, id string) error {
+	if ValidateID(id) != nil {
+		return nil
+	}
+	pol, err := s.policy(ctx, instanceID)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if s.fresh(instanceID, id, pol.Idle, now) {
+		return nil
+	}
+	sess, err := s.Ensure(ctx, instanceID, id)
+	if err != nil {
+		return err
+	}
+	exp := sess.ExpiresAt
+	if pol.Idle > 0 && !exp.IsZero() {
+		if _, err := s.extend(ctx, []extension{{instanceID, id, now.Add(pol.Idle), slack(pol.Idle)}}); err != nil {
+			return err
+		}
+		return nil
+	}
+	s.remember(instanceID, id, exp, now)
+	return nil
+}
+
+// slack is how much later a sliding session's end must move before it is
+// written: extending on every delivery would rewrite the session's state
+// expiry each time. The session therefore lives between idle-slack and idle
+// after its last use.
+func slack(idle time.Duration) time.Duration { return max(idle/10, 10*time.Millisecond) }
+
+// fresh reports whether a recent sighting shows the session alive and, for
+// sliding expiry, ending late enough.
+func (s *Store) fresh(instanceID, id string, idle time.Duration, now time.Time) bool {
+	s.mu.Lock()
+	k, ok := s.known[instanceID+"\x00"+id]
+	s.mu.Unlock()
+	if !ok || now.Sub(k.checked) > knownFor {
+		return false
+	}
+	if k.exp.IsZero() {
+		return true
+	}
+	if !k.exp.After(now) {
+		return false
+	}
+	return idle <= 0 || !k.exp.Before(now.Add(idle-slack(idle)))
+}
+
+func (s *Store) remember(instanceID, id string, exp, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.known) >= knownMax {
+		clear(s.known)
+	}
+	s.known[instanceID+"\x00"+id] = knownSession{exp: exp, checked: now}
+}
+
+func (s *Store) forget(instanceID, id string) {
+	s.mu.Lock()
+	delete(s.known, instanceID+"\x00"+id)
+	s.mu.Unlock()
+}
+
+// extendScript pushes a session record's expiry to ARGV[1] (Unix ms) if that
+// is at least ARGV[2] ms later than it is now. It returns the expiry the
+// session has afterwards and whether it moved; -2 for a missing session, -1
+// for one that never expires.
+var extendScript = redis.NewScript(`
+local t = redis.call('PEXPIRETIME', KEYS[1])
+if t < 0 then return {t, 0} end
+local at = tonumber(ARGV[1])
+if at - t < tonumber(ARGV[2]) then return {t, 0} end
+redis.call('PEXPIREAT', KEYS[1], at)
+return {at, 1}
+`)
+
+type extension struct {
+	instanceID, id string
+	at             time.Time
+	slack          time.Duration
+}
+
+// extend applies sliding extensions in one pipeline, then moves the index
+// entries and the state of the sessions that moved. Missing sessions are not
+// created. It returns how many sessions moved.
+func (s *Store) extend(ctx context.Context, exts []extension) (int, error) {
+	cmds := make([]*redis.Cmd, len(exts))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, e := range exts {
+			// Eval, not Run: a pipeline cannot fall back from EVALSHA on NOSCRIPT.
+			cmds[i] = extendScript.Eval(ctx, p, []string{s.Key(e.instanceID, e.id)}, e.at.UnixMilli(), e.slack.Milliseconds())
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("session: extend: %w", err)
+	}
+	now := time.Now()
+	moved := 0
+	var errs []error
+	for i, e := range exts {
+		res, err := cmds[i].Int64Slice()
+		if err != nil || len(res) != 2 {
+			errs = append(errs, fmt.Errorf("session: extend %s: %v", e.id, err))
+			continue
+		}
+		switch {
+		case res[0] == -2:
+			s.forget(e.instanceID, e.id)
+			continue
+		case res[0] == -1:
+			s.remember(e.instanceID, e.id, time.Time{}, now)
+			continue
+		}
+		at := time.UnixMilli(res[0])
+		s.remember(e.instanceID, e.id, at, now)
+		if res[1] == 0 {
+			continue
+		}
+		moved++
+		if err := s.index(ctx, e.instanceID, e.id, at, "GT"); err != nil {
+			errs = append(errs, err)
+		}
+		if s.state != nil {
+			if err := s.state.ExpireSession(ctx, e.instanceID, e.id, at); err != nil {
+				errs = append(errs, fmt.Errorf("session: move state of %s: %w", e.id, err))
+			}
+		}
+	}
+	return moved, errors.Join(errs...)
+}
+
+// Delete ends a session now: its record, listeners, state, recent
+// deliveries and index entry go. A session that does not exist is
+// ErrNotFound, after whatever was left of it is removed.
+func (s *Store) Delete(ctx context.Context, instanceID, id string) error {
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	// The record first, so the session stops matching at once.
+	n, err := s.rdb.Del(ctx, s.Key(instanceID, id)).Result()
+	if err != nil {
+		return fmt.Errorf("session: delete %s: %w", id, err)
+	}
+	s.forget(instanceID, id)
+	if err := s.cleanup(ctx, instanceID, id); err != nil {
+		return err
+	}
+	if err := s.rdb.ZRem(ctx, s.indexKey(instanceID, shardOf(id)), id).Err(); err != nil {
+		return fmt.Errorf("session: delete %s: %w", id, err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// cleanup removes what a session that has ended leaves behind, apart from
+// its index entry: listeners, state and recent deliveries. It is idempotent.
+func (s *Store) cleanup(ctx context.Context, instanceID, id string) error {
+	if s.listeners != nil {
+		if _, err := s.listeners.RemoveSession(ctx, instanceID, id); err != nil {
+			return fmt.Errorf("session: remove listeners of %s: %w", id, err)
+		}
+	}
+	if s.state != nil {
+		if err := s.state.DeleteSession(ctx, instanceID, id); err != nil {
+			return fmt.Errorf("session: remove state of %s: %w", id, err)
+		}
+	}
+	if err := s.rdb.Del(ctx, s.recentKey(instanceID, id)).Err(); err != nil {
+		return fmt.Errorf("session: remove deliveries of %s: %w", id, err)
+	}
+	return nil
+}
+
+// ErrNoState: the store was built without a state store.
+var ErrNoState = errors.New("session: no state store configured")
+
+// Reset clears a live session's state and keeps its listeners and expiry.
+func (s *Store) Reset(ctx context.Context, instanceID, id string) error {
+	if _, err := s.Get(ctx, instanceID, id); err != nil {
+		return err
+	}
+	if s.state == nil {
+		return ErrNoState
+	}
+	if err := s.state.DeleteSession(ctx, instanceID, id); err != nil {
+		return fmt.Errorf("session: reset %s: %w", id, err)
+	}
+	return nil
+}
+
+// StateKeys counts a session's state keys.
+func (s *Store) StateKeys(ctx context.Context, instanceID, id string) (int64, error) {
+	if s.state == nil {
+		return 0, ErrNoState
+	}
+	return s.state.CountSessionKeys(ctx, instanceID, id)
 }

@@ -68,4 +68,26 @@
 // script touches only keys under one hash tag, so it works in Cluster. A failed
 // write (WRONGTYPE, for example) returns before the script changes anything.
 // Reads, and writes outside session namespaces, are a single plain command.
+//
+// # How the gateway uses it
+//
+// The gateway's client-persistence-api provider decodes the body with
+// [DecodeCommand] and calls [Store.Exec] with the tenant of the instance the
+// JWT authenticated: InstanceID is the instance id and AccountID the
+// instance record's account id. An instance without an account id is an
+// account of its own, "instance.<id>"; instance account ids may not contain
+// '.', so that name can never be a real account's, and account state is
+// never shared by accident.
+//
+// Its [SessionTTL] is the session store's Ensure: a write to state:<id>
+// creates session <id> if the app never announced it (with the default
+// lifetime, as a listener registration would) and takes its expiry from
+// there. The global session never expires. A session id the session store
+// refuses (spaces, braces) fails the write with session.ErrInvalidID.
+//
+// The gateway maps the sentinels to HTTP: [ErrUnknownOperation] and
+// [ErrBadArgs] to 400, [ErrWrongType] to 409 (code wrong_type) and
+// [ErrUnsupported] to 501 (code not_implemented, saying full-text search is
+// not supported). The SDKs only need "non-2xx" to throw; distinct codes let
+// apps and `neru logs` tell a typo from a data conflict.
 package state

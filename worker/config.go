@@ -18,6 +18,9 @@ type Config struct {
 	Timeout     time.Duration // one HTTP request; default 15s
 	LeaseTTL    time.Duration // partition lease; default 6s
 	DrainTime   time.Duration // shutdown grace for in-flight requests; default 10s
+	// SweepInterval is how often the worker sweeps expired sessions (with
+	// WithSessions); every worker ticks, one sweeps each shard. Default 1s.
+	SweepInterval time.Duration
 	// AllowPrivateNetworks lets deliveries reach loopback and private
 	// addresses. Off in production (SSRF guard); `neru dev` turns it on.
 	AllowPrivateNetworks bool
@@ -44,6 +47,7 @@ func (c *Config) setDefaults() {
 	defDur(&c.Timeout, 15*time.Second)
 	defDur(&c.LeaseTTL, 6*time.Second)
 	defDur(&c.DrainTime, 10*time.Second)
+	defDur(&c.SweepInterval, time.Second)
 }
 
 // Validate reports a configuration that cannot work.

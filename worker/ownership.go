@@ -20,11 +20,31 @@ var (
 type ownership struct {
 	w       *Worker
 	owned   map[int]*partition
-	renewed map[int]time.Time // last successful lease renewal
+	renewed map[int]time.Time   // last successful lease renewal (when it was sent)
+	fences  map[int]*time.Timer // stop the partition unless renewed in time
 }
 
 func newOwnership(w *Worker) *ownership {
-	return &ownership{w: w, owned: map[int]*partition{}, renewed: map[int]time.Time{}}
+	return &ownership{w: w, owned: map[int]*partition{}, renewed: map[int]time.Time{}, fences: map[int]*time.Timer{}}
+}
+
+// arm (re)starts partition n's fence: unless a renewal sent after sent
+// succeeds first, the partition stops, requests in flight included, three
+// quarters of a lease after sent, before the lease can expire and pass to
+// another worker. The timer does not depend on the rebalance loop, which may
+// be stuck on a slow Redis or NATS call exactly when fencing matters.
+func (o *ownership) arm(n int, sent time.Time) {
+	if t := o.fences[n]; t != nil {
+		t.Stop()
+	}
+	p, log := o.owned[n], o.w.log
+	o.fences[n] = time.AfterFunc(time.Until(sent.Add(o.w.cfg.LeaseTTL*3/4)), func() {
+		if !p.finished() {
+			log.Warn("partition lease not renewed in time; stopping it", "partition", n)
+		}
+		p.stop()
+		p.abort()
+	})
 }
 
 func (o *ownership) membersKey() string    { return o.w.ks + "w:members" }
@@ -36,10 +56,14 @@ func (o *ownership) leaseKey(n int) string { return o.w.ks + "w:lease:{" + strco
 func (o *ownership) rebalance(ctx context.Context) error {
 	w := o.w
 	ttl := w.cfg.LeaseTTL
+	// Heartbeat and renewals must not outlive a lease; the fences cover
+	// whatever else blocks.
+	hctx, cancel := context.WithTimeout(ctx, ttl/2)
+	defer cancel()
 	now := time.Now()
-	members, err := o.heartbeat(ctx, now)
+	members, err := o.heartbeat(hctx, now)
 	if err != nil {
-		o.fenceStale(now)
+		o.fenceStale(time.Now())
 		return err
 	}
 	want := map[int]bool{}
@@ -55,7 +79,7 @@ func (o *ownership) rebalance(ctx context.Context) error {
 			go p.shutdown(w.cfg.DrainTime)
 		}
 	}
-	if err := o.renew(ctx, now); err != nil {
+	if err := o.renew(hctx, now); err != nil {
 		return err
 	}
 	for n, p := range o.owned {
@@ -63,10 +87,15 @@ func (o *ownership) rebalance(ctx context.Context) error {
 			o.drop(n, 0)
 		}
 	}
+	claimedAny := false
 	for n := range want {
 		if o.owned[n] != nil {
 			continue
 		}
+		if claimedAny && time.Since(now) > ttl/4 {
+			break // claim the rest next round, after renewing what we hold
+		}
+		claimed := time.Now()
 		ok, err := w.rdb.SetNX(ctx, o.leaseKey(n), w.cfg.ID, ttl).Result()
 		if err != nil || !ok {
 			continue // still held by its previous owner, which is letting go
@@ -77,7 +106,9 @@ func (o *ownership) rebalance(ctx context.Context) error {
 			w.log.Error("cannot start partition", "partition", n, "err", err)
 			continue
 		}
-		o.owned[n], o.renewed[n] = p, now
+		o.owned[n], o.renewed[n] = p, claimed
+		o.arm(n, claimed)
+		claimedAny = true
 	}
 	return nil
 }
@@ -95,12 +126,13 @@ func (o *ownership) renew(ctx context.Context, now time.Time) error {
 		return nil
 	})
 	if err != nil {
-		o.fenceStale(now)
+		o.fenceStale(time.Now())
 		return err
 	}
 	for n, c := range renewals {
 		if v, _ := c.Int(); v == 1 {
 			o.renewed[n] = now
+			o.arm(n, now)
 			continue
 		}
 		w.log.Warn("partition lease lost; stopping it", "partition", n)
@@ -135,9 +167,13 @@ func (o *ownership) fenceStale(now time.Time) {
 
 // drop stops a partition and frees its lease.
 func (o *ownership) drop(n int, grace time.Duration) {
+	if t := o.fences[n]; t != nil {
+		t.Stop()
+	}
 	o.owned[n].shutdown(grace)
 	delete(o.owned, n)
 	delete(o.renewed, n)
+	delete(o.fences, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	releaseLease.Run(ctx, o.w.rdb, []string{o.leaseKey(n)}, o.w.cfg.ID)

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/neru-dev/neru/delivery"
+	"github.com/neru-dev/neru/session"
 )
 
 // partition consumes one partition and runs its session lanes.
@@ -159,8 +160,9 @@ func (p *partition) runLane(session string) {
 			delete(p.held, meta.Sequence.Stream)
 		}
 		if !settled {
-			// Stopped mid-retry: leave the whole lane unacked, in order,
-			// for whoever owns the partition next.
+			// Stopped mid-retry (deliver gives up only then): leave the
+			// whole lane unacked, in order, for whoever owns the partition
+			// next.
 			delete(p.lanes, session)
 			p.mu.Unlock()
 			return
@@ -171,7 +173,8 @@ func (p *partition) runLane(session string) {
 }
 
 // deliver sends msg until it succeeds, is dead, or the partition stops.
-// It reports whether the message was settled (acked).
+// It reports whether the message was settled (acked); it returns false only
+// when the partition is stopping.
 func (p *partition) deliver(msg jetstream.Msg) bool {
 	w := p.w
 	d, _ := delivery.FromMsg(msg.Headers(), msg.Data())
@@ -182,6 +185,7 @@ func (p *partition) deliver(msg jetstream.Msg) bool {
 		if err == nil {
 			_ = msg.Ack()
 			w.metrics.delivered.Add(1)
+			w.record(d, session.StatusDelivered, attempt, nil)
 			return true
 		}
 		if p.stopCtx.Err() != nil {
@@ -198,9 +202,20 @@ func (p *partition) deliver(msg jetstream.Msg) bool {
 			reason = fmt.Sprintf("older than %s: %v", w.cfg.MaxAge, err)
 		}
 		if reason != "" {
-			return p.bury(msg, d, attempt, reason)
+			// A DLQ that does not store it keeps it at the head of its lane,
+			// retried until it does. Giving up on the lane instead would
+			// strand the messages queued behind it: still "held", their
+			// redeliveries would be dropped, and the session's later events
+			// would overtake them.
+			for !p.bury(msg, meta.Sequence.Stream, d, attempt, reason) {
+				if !p.wait(msg, w.backoff(attempt)) {
+					return false
+				}
+			}
+			return true
 		}
 		w.metrics.retried.Add(1)
+		w.record(d, session.StatusFailed, attempt, err)
 		p.log.Debug("delivery failed, will retry", "delivery", d.ID, "attempt", attempt, "err", err)
 		if !p.wait(msg, w.backoff(attempt)) {
 			return false
@@ -209,17 +224,18 @@ func (p *partition) deliver(msg jetstream.Msg) bool {
 }
 
 // bury moves a delivery to the DLQ and acks it. If the DLQ publish fails the
-// message is left unacked, so it is not lost.
-func (p *partition) bury(msg jetstream.Msg, d *delivery.Delivery, attempts int, reason string) bool {
+// message is left unacked, so it is not lost, and bury reports false.
+func (p *partition) bury(msg jetstream.Msg, seq uint64, d *delivery.Delivery, attempts int, reason string) bool {
 	d.Attempts, d.DeadReason = attempts, reason
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(p.abortCtx, 5*time.Second)
 	defer cancel()
-	if _, err := p.w.js.PublishMsg(ctx, d.DeadMsg()); err != nil {
+	if _, err := p.w.js.PublishMsg(ctx, d.DeadMsg(seq)); err != nil {
 		p.log.Error("cannot publish to the DLQ; leaving the delivery unacked", "delivery", d.ID, "err", err)
 		return false
 	}
 	_ = msg.Ack()
 	p.w.metrics.dead.Add(1)
+	p.w.record(d, session.StatusDead, attempts, errors.New(reason))
 	p.log.Warn("delivery moved to the DLQ", "delivery", d.ID, "session", d.SessionID, "reason", reason)
 	return true
 }

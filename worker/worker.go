@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/neru-dev/neru/delivery"
+	"github.com/neru-dev/neru/session"
 )
 
 // JetStream is the slice of jetstream.JetStream a worker uses.
@@ -33,11 +35,44 @@ type Worker struct {
 	slots     chan struct{} // bounds app requests in flight (Config.Concurrency)
 	log       *slog.Logger
 	metrics   Metrics
+
+	sessions Sessions             // nil: no outcomes recorded, no sweeps
+	outcomes chan session.Outcome // to the recorder; full means dropped
 }
+
+// Sessions is the session lifecycle a worker drives besides delivering:
+// it reports what became of deliveries and sweeps expired sessions.
+// session.Store implements it. Both methods must be safe for concurrent
+// use; ctx bounds each call.
+type Sessions interface {
+	// Record stores a batch of outcomes (the per-session recent list) and
+	// extends the sliding sessions that had a delivery. It is called from
+	// one background goroutine, never on the delivery path; a failed batch
+	// is logged and lost.
+	Record(ctx context.Context, batch []session.Outcome) error
+	// Sweep cleans up after sessions that expired by now. Every worker calls
+	// it every SweepInterval; it must itself make concurrent sweeps cheap
+	// (owner and hold name the lock it may take) and be idempotent.
+	Sweep(ctx context.Context, owner string, now time.Time, hold time.Duration) (int, error)
+}
+
+// Option configures a worker.
+type Option func(*Worker)
+
+// WithSessions lets the worker record delivery outcomes per session, extend
+// sliding sessions, and sweep expired ones.
+func WithSessions(s Sessions) Option { return func(w *Worker) { w.sessions = s } }
+
+// outcomeBuffer is how many outcomes may wait for the recorder. Past it
+// outcomes are dropped (and counted) rather than slow deliveries down.
+const outcomeBuffer = 8192
 
 // Metrics counts what a worker did since it started.
 type Metrics struct {
 	delivered, retried, dead atomic.Int64
+	// outcomesDropped counts outcomes not recorded because the recorder
+	// fell behind.
+	outcomesDropped atomic.Int64
 }
 
 // Snapshot returns delivered, retried and dead counts.
@@ -46,7 +81,7 @@ func (m *Metrics) Snapshot() (delivered, retried, dead int64) {
 }
 
 // New returns a worker. keyspace prefixes its Redis keys.
-func New(cfg Config, js JetStream, rdb redis.UniversalClient, keyspace string, instances Instances, log *slog.Logger) (*Worker, error) {
+func New(cfg Config, js JetStream, rdb redis.UniversalClient, keyspace string, instances Instances, log *slog.Logger, opts ...Option) (*Worker, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -54,11 +89,15 @@ func New(cfg Config, js JetStream, rdb redis.UniversalClient, keyspace string, i
 	if cfg.ID == "" {
 		cfg.ID = "w-" + uuid.NewString()[:8]
 	}
-	return &Worker{
+	w := &Worker{
 		cfg: cfg, js: js, rdb: rdb, ks: keyspace, log: log.With("worker", cfg.ID),
 		client: delivery.NewClient(cfg.Timeout, cfg.AllowPrivateNetworks), instances: instances,
-		slots: make(chan struct{}, cfg.Concurrency),
-	}, nil
+		slots: make(chan struct{}, cfg.Concurrency), outcomes: make(chan session.Outcome, outcomeBuffer),
+	}
+	for _, o := range opts {
+		o(w)
+	}
+	return w, nil
 }
 
 // ID is the worker's id in the member set.
@@ -68,8 +107,20 @@ func (w *Worker) ID() string { return w.cfg.ID }
 func (w *Worker) Metrics() *Metrics { return &w.metrics }
 
 // Run claims partitions and delivers until ctx ends, then stops every
-// partition with the configured drain time and leaves the member set.
+// partition with the configured drain time and leaves the member set. With
+// Sessions it also sweeps expired sessions and records delivery outcomes,
+// flushing the last ones after the partitions have stopped.
 func (w *Worker) Run(ctx context.Context) error {
+	var bg sync.WaitGroup
+	stopRecorder := func() {}
+	if w.sessions != nil {
+		rctx, cancel := context.WithCancel(context.Background())
+		stopRecorder = cancel
+		bg.Go(func() { w.recordLoop(rctx) })
+		bg.Go(func() { w.sweepLoop(ctx) })
+	}
+	// Deferred first, so it runs last: after releaseAll has drained the lanes.
+	defer func() { stopRecorder(); bg.Wait() }()
 	o := newOwnership(w)
 	defer o.releaseAll()
 	tick := time.NewTicker(w.cfg.LeaseTTL / 4)
@@ -82,6 +133,92 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+		}
+	}
+}
+
+// record hands an outcome to the recorder without ever waiting for it.
+func (w *Worker) record(d *delivery.Delivery, status string, attempt int, err error) {
+	if w.sessions == nil {
+		return
+	}
+	o := session.Outcome{
+		InstanceID: d.InstanceID, SessionID: d.SessionID, DeliveryID: d.ID, Path: d.Path, Kind: d.Kind,
+		Status: status, Attempt: attempt, At: time.Now().UTC(),
+	}
+	if err != nil {
+		o.Error = err.Error()
+		if len(o.Error) > 300 {
+			o.Error = o.Error[:300]
+		}
+	}
+	select {
+	case w.outcomes <- o:
+	default:
+		w.metrics.outcomesDropped.Add(1)
+	}
+}
+
+// recordLoop writes outcomes in batches until stop ends, then writes what
+// is left.
+func (w *Worker) recordLoop(stop context.Context) {
+	const maxBatch = 512
+	batch := make([]session.Outcome, 0, maxBatch)
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := w.sessions.Record(ctx, batch); err != nil {
+			w.log.Warn("recording delivery outcomes failed", "outcomes", len(batch), "err", err)
+		}
+		batch = batch[:0]
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case o := <-w.outcomes:
+			if batch = append(batch, o); len(batch) == maxBatch {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		case <-stop.Done():
+			for {
+				select {
+				case o := <-w.outcomes:
+					if batch = append(batch, o); len(batch) == maxBatch {
+						flush()
+					}
+				default:
+					flush()
+					return
+				}
+			}
+		}
+	}
+}
+
+// sweepLoop sweeps expired sessions every SweepInterval until ctx ends.
+func (w *Worker) sweepLoop(ctx context.Context) {
+	tick := time.NewTicker(w.cfg.SweepInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			sctx, cancel := context.WithTimeout(ctx, max(w.cfg.SweepInterval, 5*time.Second))
+			n, err := w.sessions.Sweep(sctx, w.cfg.ID, now, w.cfg.SweepInterval*3/4)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				w.log.Warn("session sweep failed", "err", err)
+			}
+			if n > 0 {
+				w.log.Debug("swept expired sessions", "sessions", n)
+			}
 		}
 	}
 }

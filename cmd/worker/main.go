@@ -9,6 +9,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/neru-dev/neru/internal/platform"
 )
 
@@ -36,6 +38,18 @@ func run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	sched, err := p.Scheduler()
+	if err != nil {
+		return err
+	}
+	queues, err := p.Queues()
+	if err != nil {
+		return err
+	}
 	log.Info("worker running")
-	return worker.Run(ctx)
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.Go(func() error { return worker.Run(ctx) })
+	eg.Go(func() error { return sched.Run(ctx) })  // schedules due → NERU_EVENTS
+	eg.Go(func() error { return queues.Run(ctx) }) // queue items → app, rate-limited
+	return eg.Wait()
 }

@@ -22,7 +22,16 @@ func commands() map[string]command {
 	return map[string]command{
 		"dev":      {"run the whole platform in one process (embedded NATS, in-memory Redis)", runDev},
 		"simulate": {"post a realistic provider webhook: sms | sms-status | call | voice-event", runSimulate},
-		"instance": {"manage instances: create | list | delete", runInstance},
+		"instance": {"manage instances: create | list | update | delete", runInstance},
+		"assets":   {"list an instance's vonage-assets files: ls [--instance id] [-r] [prefix]", runAssets},
+		"logs":     {"show an instance's app logs (logs-submission); --follow to keep watching", runLogs},
+		"outbox":   {"show what apps sent to the fake Vonage API of neru dev (vonage-api)", runOutbox},
+		"bench":    {"end-to-end throughput and latency: webhooks → gateway → JetStream → worker → app", runBench},
+		"sessions": {"inspect and end an instance's sessions: list | get | reset | delete", runSessions},
+		"dlq":      {"dead deliveries of an instance: list | show | replay", runDLQ},
+
+		"schedules": {"inspect and cancel an instance's schedules: list | get | cancel", runSchedules},
+		"queues":    {"inspect an instance's queues: list | stats | pause | resume | deadletter", runQueues},
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +18,9 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/neru-dev/neru/gateway"
+	"github.com/neru-dev/neru/internal/fakevonage"
 
 	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/internal/devenv"
@@ -30,7 +35,17 @@ type DevOptions struct {
 	Addr, CommandAddr string
 	InstanceID        string
 	Verbose           bool
+	// VonageAPI is where vonage-api calls go: "fake" (default: a fake
+	// Vonage API on FakeVonageAddr that records them, see `neru outbox`),
+	// "direct" (the real Vonage hosts) or a base URL.
+	VonageAPI      string
+	FakeVonageAddr string
+	// VonageKeysDir holds <instance>.pem, the Vonage application keys;
+	// default <data-dir>/vonage-keys, where the dev key is put.
+	VonageKeysDir string
 }
+
+const defaultFakeVonageAddr = "127.0.0.1:8090"
 
 func runDev(ctx context.Context, args []string) error {
 	var o DevOptions
@@ -44,6 +59,9 @@ func runDev(ctx context.Context, args []string) error {
 	fs.StringVar(&o.CommandAddr, "command-addr", "127.0.0.1:3001", "SDK command endpoint (the SDKs in DEBUG mode call 127.0.0.1:3001)")
 	fs.StringVar(&o.InstanceID, "instance", "dev", "id of the dev instance")
 	fs.BoolVar(&o.Verbose, "v", false, "debug logging")
+	fs.StringVar(&o.VonageAPI, "vonage-api", env("NERU_VONAGE_API_URL", "fake"), `where vonage-api calls go: "fake" (recorded, see neru outbox), "direct" (real Vonage) or a base URL (env NERU_VONAGE_API_URL)`)
+	fs.StringVar(&o.FakeVonageAddr, "fake-vonage-addr", defaultFakeVonageAddr, "listen address of the fake Vonage API")
+	fs.StringVar(&o.VonageKeysDir, "vonage-keys-dir", os.Getenv("NERU_VONAGE_KEYS_DIR"), "directory of <instance>.pem Vonage application keys (default <data-dir>/vonage-keys, with the dev key)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -85,6 +103,10 @@ func Dev(ctx context.Context, o DevOptions, out *os.File) error {
 	cfg.Gateway.DevInstanceID = o.InstanceID
 	cfg.Gateway.AllowPrivateNetworks = true // the app runs on this machine
 	cfg.Worker.AllowPrivateNetworks = true
+	if err := devAssets(&cfg.Gateway.Assets, o); err != nil {
+		return err
+	}
+	useFake := devVonage(&cfg.Gateway, &o)
 	p, err := platform.Open(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -97,6 +119,13 @@ func Dev(ctx context.Context, o DevOptions, out *os.File) error {
 	}
 	if err := ensureDevInstance(ctx, p, o, key); err != nil {
 		return err
+	}
+	if err := devVonageKey(o, key); err != nil {
+		return err
+	}
+	var fake *fakevonage.Fake
+	if useFake {
+		fake = devFake(o)
 	}
 	envFile := filepath.Join(o.DataDir, "dev.env")
 	appEnv := devAppEnv(o, key)
@@ -111,21 +140,36 @@ func Dev(ctx context.Context, o DevOptions, out *os.File) error {
 	if err != nil {
 		return err
 	}
+	sched, err := p.Scheduler()
+	if err != nil {
+		return err
+	}
+	queues, err := p.Queues()
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(out, `neru dev: DEVELOPMENT MODE, NOT FOR PRODUCTION
-  webhooks + admin   http://%s   (POST /webhooks/%s/{messages/inbound,messages/status,voice/answer,voice/event})
+  webhooks + admin   http://%s   (POST /webhooks/%s/{messages/inbound,messages/status,voice/answer,voice/event,voice/rtc})
   SDK endpoint       http://%s   (apps with DEBUG=true call here; no token needed for instance %q from loopback)
   app (instance %s)  %s   application id %s
   redis              %s
   nats               %s
   persistence        %s
   app environment    %s   (source it before starting your app)
+  vonage-api         %s
+  assets             %s   (vonage-assets files, kept across restarts)
 ready in %s
 `, o.Addr, o.AppID, o.CommandAddr, o.InstanceID, o.InstanceID, o.AppURL, o.AppID,
-		o.RedisURL, o.NATSURL, persistence, envFile, time.Since(start).Round(time.Millisecond))
+		o.RedisURL, o.NATSURL, persistence, envFile, devVonageBanner(o), cfg.Gateway.Assets.Dir, time.Since(start).Round(time.Millisecond))
 
 	eg, ctx := errgroup.WithContext(ctx)
+	if fake != nil {
+		eg.Go(func() error { return serveFake(ctx, fake, o.FakeVonageAddr) })
+	}
 	eg.Go(func() error { return g.Run(ctx) })
 	eg.Go(func() error { return w.Run(ctx) })
+	eg.Go(func() error { return sched.Run(ctx) })
+	eg.Go(func() error { return queues.Run(ctx) })
 	return eg.Wait()
 }
 
@@ -201,4 +245,86 @@ func devAppEnv(o DevOptions, key *rsa.PrivateKey) string {
 func shellQuote(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`)
 	return "$'" + r.Replace(s) + "'"
+}
+
+// devVonage decides where vonage-api goes in dev mode; it reports whether
+// that is the fake Vonage API.
+func devVonage(g *gateway.Config, o *DevOptions) bool {
+	if o.VonageKeysDir == "" {
+		o.VonageKeysDir = filepath.Join(o.DataDir, "vonage-keys")
+	}
+	g.VonageKeysDir = o.VonageKeysDir
+	switch o.VonageAPI {
+	case "", "fake":
+		o.VonageAPI = "fake"
+		g.VonageAPIURL = "http://" + o.FakeVonageAddr
+		return true
+	case "direct":
+		g.VonageAPIURL = ""
+	default:
+		g.VonageAPIURL = o.VonageAPI
+	}
+	return false
+}
+
+// devFake is the fake Vonage API of dev mode. Like Vonage, it checks the
+// dev application's JWTs against the public half of its key.
+func devFake(o DevOptions) *fakevonage.Fake {
+	keys := gateway.NewKeyDir(o.VonageKeysDir)
+	return fakevonage.New(fakevonage.Options{PublicKey: func(app string) *rsa.PublicKey {
+		if app != o.AppID {
+			return nil
+		}
+		k, err := keys.VonageKey(context.Background(), &instance.Instance{ID: o.InstanceID})
+		if err != nil {
+			return nil
+		}
+		return &k.PublicKey
+	}})
+}
+
+// devVonageKey gives the dev instance a Vonage application key if it has
+// none: the dev key, as on VCR, where the app's PRIVATE_KEY is the Vonage
+// application's key. A key already in the directory (a real one) is kept.
+func devVonageKey(o DevOptions, key *rsa.PrivateKey) error {
+	file := filepath.Join(o.VonageKeysDir, o.InstanceID+".pem")
+	if _, err := os.Stat(file); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(o.VonageKeysDir, 0o700); err != nil {
+		return err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+}
+
+func devVonageBanner(o DevOptions) string {
+	switch o.VonageAPI {
+	case "fake":
+		return "FAKE Vonage API on http://" + o.FakeVonageAddr + ": nothing leaves this machine; see `neru outbox`"
+	case "direct":
+		return "the real Vonage APIs, signed with the keys in " + o.VonageKeysDir
+	}
+	return o.VonageAPI + ", signed with the keys in " + o.VonageKeysDir
+}
+
+func serveFake(ctx context.Context, fake *fakevonage.Fake, addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("fake Vonage API: %w", err)
+	}
+	srv := &http.Server{Handler: fake, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

@@ -68,12 +68,14 @@ type instanceView struct {
 	AccountID       string    `json:"accountId,omitempty"`
 	PublicKey       string    `json:"publicKey,omitempty"`
 	Unauthenticated bool      `json:"unauthenticated,omitempty"`
+	SessionIdle     string    `json:"sessionIdle,omitempty"`
+	MaxSessions     int       `json:"maxSessions,omitempty"`
 	CreatedAt       time.Time `json:"createdAt,omitzero"`
 }
 
 func runInstance(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: neru instance create|list|delete [flags]")
+		return errors.New("usage: neru instance create|list|update|delete [flags]")
 	}
 	fs := flags("instance " + args[0])
 	gw := fs.String("gateway", env("NERU_GATEWAY_URL", "http://127.0.0.1:8080"), "gateway base URL (env NERU_GATEWAY_URL); the token comes from NERU_ADMIN_TOKEN")
@@ -86,6 +88,8 @@ func runInstance(ctx context.Context, args []string) error {
 		fs.StringVar(&in.ApplicationID, "application-id", "", "Vonage application id whose webhooks go to this instance")
 		fs.StringVar(&in.AccountID, "account-id", "", "Vonage account id")
 		fs.StringVar(&keyFile, "public-key-file", "", "PEM file of the RSA public key the app's SDK signs with")
+		fs.StringVar(&in.SessionIdle, "session-idle", "", "sliding session expiry: sessions end this long after their last use (e.g. 30m); default fixed expiry")
+		fs.IntVar(&in.MaxSessions, "max-sessions", 0, "cap on live sessions; new ones past it are refused (429); 0 = no cap")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -120,6 +124,32 @@ func runInstance(ctx context.Context, args []string) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", in.ID, in.ApplicationID, in.BaseURL, auth)
 		}
 		return tw.Flush()
+	case "update":
+		idle := fs.String("session-idle", "", "sliding session expiry (e.g. 30m); 0 switches back to fixed expiry")
+		maxSessions := fs.Int("max-sessions", -1, "cap on live sessions; 0 = no cap")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			return errors.New("usage: neru instance update [--session-idle D] [--max-sessions N] <id>")
+		}
+		set := map[string]any{}
+		if *idle != "" {
+			set["sessionIdle"] = *idle
+		}
+		if *maxSessions >= 0 {
+			set["maxSessions"] = *maxSessions
+		}
+		var out instanceView
+		if err := newAdmin(*gw).do(ctx, http.MethodPatch, "/instances/"+fs.Arg(0), set, &out); err != nil {
+			return err
+		}
+		idleText := "fixed expiry"
+		if out.SessionIdle != "" && out.SessionIdle != "0s" {
+			idleText = "sliding expiry, idle " + out.SessionIdle
+		}
+		fmt.Printf("instance %s: %s, max sessions %d (0 = no cap)\n", out.ID, idleText, out.MaxSessions)
+		return nil
 	case "delete":
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
@@ -133,5 +163,5 @@ func runInstance(ctx context.Context, args []string) error {
 		fmt.Printf("deleted instance %s\n", fs.Arg(0))
 		return nil
 	}
-	return fmt.Errorf("unknown instance command %q (create, list, delete)", args[0])
+	return fmt.Errorf("unknown instance command %q (create, list, update, delete)", args[0])
 }

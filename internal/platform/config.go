@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/neru-dev/neru/gateway"
@@ -65,6 +66,22 @@ func FromEnv() (Config, error) {
 	str("NERU_DEV_INSTANCE", &c.Gateway.DevInstanceID)
 	str("NERU_FALLBACK_NCCO", &c.Gateway.FallbackNCCO)
 	dur("NERU_ANSWER_TIMEOUT", &c.Gateway.AnswerTimeout)
+	str("NERU_VONAGE_API_URL", &c.Gateway.VonageAPIURL)
+	str("NERU_VONAGE_KEYS_DIR", &c.Gateway.VonageKeysDir)
+	if v, ok := os.LookupEnv("NERU_VONAGE_API_HOSTS"); ok {
+		c.Gateway.VonageAPIHosts = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
+	}
+	str("NERU_ASSETS_DIR", &c.Gateway.Assets.Dir)
+	str("NERU_PUBLIC_URL", &c.Gateway.Assets.PublicURL)
+	str("NERU_ASSETS_LINK_SECRET", &c.Gateway.Assets.LinkSecret)
+	dur("NERU_ASSETS_SWEEP_INTERVAL", &c.Gateway.Assets.SweepInterval)
+	if v, ok := os.LookupEnv("NERU_ASSETS_MAX_UPLOAD"); ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Errorf("NERU_ASSETS_MAX_UPLOAD: %q is not a positive number of bytes", v))
+		}
+		c.Gateway.Assets.MaxUpload = n
+	}
 
 	str("NERU_WORKER_ID", &c.Worker.ID)
 	num("NERU_WORKER_CONCURRENCY", &c.Worker.Concurrency)
@@ -73,6 +90,7 @@ func FromEnv() (Config, error) {
 	dur("NERU_BACKOFF_BASE", &c.Worker.BackoffBase)
 	dur("NERU_BACKOFF_MAX", &c.Worker.BackoffMax)
 	dur("NERU_DELIVERY_TIMEOUT", &c.Worker.Timeout)
+	dur("NERU_SESSION_SWEEP_INTERVAL", &c.Worker.SweepInterval)
 	c.setDefaults()
 	return c, errors.Join(errs...)
 }

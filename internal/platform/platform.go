@@ -59,14 +59,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Platform, error) 
 		_ = rdb.Close()
 		return nil, fmt.Errorf("platform: jetstream: %w", err)
 	}
+	instances := instance.NewStore(rdb, cfg.Keyspace)
+	listeners := listener.NewStore(rdb, cfg.Keyspace)
 	return &Platform{
 		Config:    cfg,
 		Redis:     rdb,
 		NATS:      nc,
 		JS:        js,
-		Instances: instance.NewStore(rdb, cfg.Keyspace),
-		Listeners: listener.NewStore(rdb, cfg.Keyspace),
-		Sessions:  session.NewStore(rdb, cfg.Keyspace, cfg.SessionTTL),
+		Instances: instances,
+		Listeners: listeners,
+		Sessions:  newSessions(rdb, cfg, instances, listeners),
 		Log:       log,
 	}, nil
 }
@@ -76,6 +78,7 @@ func (p *Platform) Gateway() (*gateway.Gateway, error) {
 	return gateway.New(p.Config.Gateway, gateway.Deps{
 		Redis: p.Redis, Keyspace: p.Config.Keyspace, NATS: p.NATS, Publisher: p.JS,
 		Instances: p.Instances, Listeners: p.Listeners, Sessions: p.Sessions, Log: p.Log.With("component", "gateway"),
+		JetStream: p.JS,
 	})
 }
 
@@ -83,7 +86,8 @@ func (p *Platform) Gateway() (*gateway.Gateway, error) {
 func (p *Platform) Worker() (*worker.Worker, error) {
 	cfg := p.Config.Worker
 	cfg.Partitions = p.Config.Gateway.Partitions
-	return worker.New(cfg, p.JS, p.Redis, p.Config.Keyspace, p.Instances, p.Log.With("component", "worker"))
+	return worker.New(cfg, p.JS, p.Redis, p.Config.Keyspace, p.Instances, p.Log.With("component", "worker"),
+		worker.WithSessions(p.Sessions))
 }
 
 // Close drains NATS (flushing pending publishes) and closes Redis.

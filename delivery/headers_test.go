@@ -1,0 +1,44 @@
+package delivery
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// Extra headers travel on the JetStream message and reach the app, without
+// overriding the platform's own headers.
+func TestExtraHeaders(t *testing.T) {
+	d := &Delivery{
+		ID: "d1", InstanceID: "inst", SessionID: "s1", ListenerID: "l1", Path: "onSchedule", Kind: "scheduler.fire",
+		AcceptedAt: time.Unix(0, 42), Body: []byte(`{}`),
+		Headers: map[string]string{"X-Neru-Scheduler-RequestHash": "abc", HeaderSession: "spoofed"},
+	}
+	m := d.Msg(4)
+	got, err := FromMsg(m.Header, m.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Headers) != 2 || got.Headers["X-Neru-Scheduler-RequestHash"] != "abc" {
+		t.Fatalf("headers after the round trip: %v", got.Headers)
+	}
+	dead, err := FromMsg(got.DeadMsg(7).Header, nil)
+	if err != nil || dead.Headers["X-Neru-Scheduler-RequestHash"] != "abc" {
+		t.Fatalf("dead message headers: %v %v", dead, err)
+	}
+	if plain, _ := FromMsg((&Delivery{ID: "d", InstanceID: "i", SessionID: "s", Path: "p"}).Msg(1).Header, nil); plain.Headers != nil {
+		t.Fatalf("a delivery without extra headers decodes with %v", plain.Headers)
+	}
+
+	var hdr http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hdr = r.Header }))
+	defer srv.Close()
+	if _, err := NewClient(time.Second, true).Post(context.Background(), srv.URL, got, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	if hdr.Get("X-Neru-Scheduler-RequestHash") != "abc" || hdr.Get(HeaderSession) != "s1" || hdr.Get(HeaderDelivery) != "d1" {
+		t.Fatalf("app got %v", hdr)
+	}
+}

@@ -1,0 +1,187 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// adminFlags are the flags every admin subcommand about one instance takes.
+func adminFlags(name string) (fs *flag.FlagSet, gw, inst *string, asJSON *bool) {
+	fs = flags(name)
+	gw = fs.String("gateway", env("NERU_GATEWAY_URL", "http://127.0.0.1:8080"), "gateway base URL (env NERU_GATEWAY_URL); the token comes from NERU_ADMIN_TOKEN")
+	inst = fs.String("instance", env("NERU_INSTANCE", "dev"), "instance id (env NERU_INSTANCE)")
+	asJSON = fs.Bool("json", false, "print the API's JSON")
+	return fs, gw, inst, asJSON
+}
+
+func runSessions(ctx context.Context, args []string) error { return sessionsCmd(ctx, args, os.Stdout) }
+
+type sessionRow struct {
+	ID         string     `json:"id"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	ExpiresAt  *time.Time `json:"expiresAt"`
+	TTLSeconds *float64   `json:"ttlSeconds"`
+}
+
+func (s sessionRow) ttl() string {
+	if s.TTLSeconds == nil {
+		return "never expires"
+	}
+	return (time.Duration(*s.TTLSeconds * float64(time.Second))).Round(time.Second).String()
+}
+
+const sessionsUsage = "usage: neru sessions list|get|reset|delete [--instance ID] [flags] [session id]"
+
+func sessionsCmd(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(sessionsUsage)
+	}
+	fs, gw, inst, asJSON := adminFlags("sessions " + args[0])
+	base := func() string { return "/instances/" + url.PathEscape(*inst) + "/sessions" }
+	one := func() (string, error) {
+		if fs.NArg() != 1 {
+			return "", fmt.Errorf("usage: neru sessions %s [--instance ID] <session id>", args[0])
+		}
+		return base() + "/" + url.PathEscape(fs.Arg(0)), nil
+	}
+	switch args[0] {
+	case "list":
+		limit := fs.Int("limit", 100, "sessions per page (1-1000)")
+		cursor := fs.String("cursor", "", "page to start at (the \"next\" of the previous page)")
+		all := fs.Bool("all", false, "follow the cursor through every page")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		if !*asJSON {
+			fmt.Fprintln(tw, "SESSION\tCREATED\tEXPIRES IN")
+		}
+		next, live := *cursor, int64(0)
+		for {
+			var page struct {
+				Sessions []sessionRow `json:"sessions"`
+				Next     string       `json:"next"`
+				Live     int64        `json:"live"`
+			}
+			q := url.Values{"limit": {strconv.Itoa(*limit)}}
+			if next != "" {
+				q.Set("cursor", next)
+			}
+			var raw json.RawMessage
+			if err := newAdmin(*gw).do(ctx, http.MethodGet, base()+"?"+q.Encode(), nil, &raw); err != nil {
+				return err
+			}
+			if *asJSON {
+				fmt.Fprintln(out, string(raw))
+			}
+			if err := json.Unmarshal(raw, &page); err != nil {
+				return err
+			}
+			for _, s := range page.Sessions {
+				if !*asJSON {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", s.ID, s.CreatedAt.Local().Format(time.DateTime), s.ttl())
+				}
+			}
+			next, live = page.Next, page.Live
+			if !*all || next == "" {
+				break
+			}
+		}
+		if *asJSON {
+			return nil
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%d live sessions", live)
+		if next != "" {
+			fmt.Fprintf(out, "; more with --cursor %s", next)
+		}
+		fmt.Fprintln(out)
+		return nil
+	case "get":
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		path, err := one()
+		if err != nil {
+			return err
+		}
+		var raw json.RawMessage
+		if err := newAdmin(*gw).do(ctx, http.MethodGet, path, nil, &raw); err != nil {
+			return err
+		}
+		if *asJSON {
+			_, err := fmt.Fprintln(out, string(raw))
+			return err
+		}
+		return printSession(out, raw)
+	case "reset", "delete":
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		path, err := one()
+		if err != nil {
+			return err
+		}
+		method, done := http.MethodPost, "reset (state cleared, listeners kept)"
+		if args[0] == "reset" {
+			path += "/reset"
+		} else {
+			method, done = http.MethodDelete, "deleted (listeners and state removed)"
+		}
+		if err := newAdmin(*gw).do(ctx, method, path, nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "session %s %s\n", fs.Arg(0), done)
+		return nil
+	}
+	return fmt.Errorf("unknown sessions command %q (list, get, reset, delete)", args[0])
+}
+
+func printSession(out io.Writer, raw []byte) error {
+	var s struct {
+		sessionRow
+		Listeners []struct {
+			ID, Provider, Action, Path, Key string
+		} `json:"listeners"`
+		StateKeys  *int64 `json:"stateKeys"`
+		Deliveries []struct {
+			ID, Path, Status, Error string
+			Attempt                 int
+			At                      time.Time
+		} `json:"deliveries"`
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "session     %s\ncreated     %s\nexpires in  %s\n", s.ID, s.CreatedAt.Local().Format(time.DateTime), s.ttl())
+	state := "unknown"
+	if s.StateKeys != nil {
+		state = strconv.FormatInt(*s.StateKeys, 10)
+	}
+	fmt.Fprintf(out, "state keys  %s\n\nlisteners (%d)\n", state, len(s.Listeners))
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	for _, l := range s.Listeners {
+		fmt.Fprintf(tw, "  %s\t%s %s\t%s\t%s\n", l.ID, l.Provider, l.Action, l.Path, l.Key)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nrecent deliveries (%d, newest first)\n", len(s.Deliveries))
+	for _, d := range s.Deliveries {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\tattempt %d\t%s\t%s\n", d.At.Local().Format(time.TimeOnly), d.Status, d.ID, d.Attempt, d.Path, strings.TrimSpace(d.Error))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,370 @@
+package queue
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"hash/fnv"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/neru-dev/neru/delivery"
+	"github.com/neru-dev/neru/instance"
+)
+
+// Kind is the delivery kind of a queue item.
+const Kind = "queue.item"
+
+// Instances resolves an instance id to its record (base URL).
+type Instances interface {
+	Get(ctx context.Context, id string) (*instance.Instance, error)
+}
+
+// Config tunes a Dispatcher. Zero values take the defaults.
+type Config struct {
+	ID           string        // unique per process; default: random
+	Tick         time.Duration // heartbeat, lease renewal and rebalancing; default 1s
+	LeaseTTL     time.Duration // a dispatcher's hold on a queue; default 6s
+	Timeout      time.Duration // one delivery; default 15s
+	Retries      int           // retries of a failing item before the dead-letter list; default 3
+	RetryBackoff time.Duration // first retry delay, doubled each time; default 1s
+	IdlePoll     time.Duration // how often an empty or paused queue is looked at; default 250ms
+	DrainTime    time.Duration // shutdown grace for deliveries in flight; default 10s
+	// AllowPrivateNetworks lets deliveries reach loopback and private
+	// addresses. Off in production (SSRF guard); `neru dev` turns it on.
+	AllowPrivateNetworks bool
+}
+
+func (c *Config) setDefaults() {
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if c.ID == "" {
+		c.ID = "qd-" + uuid.NewString()[:8]
+	}
+	defDur(&c.Tick, time.Second)
+	defDur(&c.LeaseTTL, 6*time.Second)
+	defDur(&c.Timeout, 15*time.Second)
+	defDur(&c.RetryBackoff, time.Second)
+	defDur(&c.IdlePoll, 250*time.Millisecond)
+	defDur(&c.DrainTime, 10*time.Second)
+	if c.Retries == 0 {
+		c.Retries = 3
+	}
+}
+
+// Validate reports a configuration that cannot work.
+func (c *Config) Validate() error {
+	switch {
+	case c.LeaseTTL < 2*c.Tick:
+		return errors.New("queue: LeaseTTL must be at least twice Tick")
+	case c.Retries < 0:
+		return errors.New("queue: Retries must not be negative")
+	case c.Tick <= 0 || c.Timeout <= 0 || c.IdlePoll <= 0:
+		return errors.New("queue: Tick, Timeout and IdlePoll must be positive")
+	}
+	return nil
+}
+
+// Dispatcher delivers the items of its share of the queues.
+type Dispatcher struct {
+	cfg       Config
+	store     *Store
+	instances Instances
+	client    *delivery.Client
+	log       *slog.Logger
+
+	// abort cancels deliveries in flight; Run calls it after DrainTime.
+	abortCtx context.Context
+	abort    context.CancelFunc
+	inflight sync.WaitGroup
+	loops    map[Ref]*loop
+
+	sent, failed, dead atomic.Int64
+}
+
+type loop struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	wake   chan struct{} // a delivery of this queue finished
+}
+
+// NewDispatcher returns a dispatcher over store.
+func NewDispatcher(cfg Config, store *Store, instances Instances, log *slog.Logger) (*Dispatcher, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	d := &Dispatcher{
+		cfg: cfg, store: store, instances: instances, log: log.With("dispatcher", cfg.ID),
+		client: delivery.NewClient(cfg.Timeout, cfg.AllowPrivateNetworks),
+		loops:  map[Ref]*loop{},
+	}
+	d.abortCtx, d.abort = context.WithCancel(context.Background())
+	return d, nil
+}
+
+// Metrics returns how many items this dispatcher delivered, how many
+// attempts failed and how many items it dead-lettered.
+func (d *Dispatcher) Metrics() (sent, failed, dead int64) {
+	return d.sent.Load(), d.failed.Load(), d.dead.Load()
+}
+
+// Run dispatches until ctx ends, then stops taking items, gives deliveries
+// in flight DrainTime to finish (the rest go back to their queue), and
+// leaves the member set and its leases so others take over at once.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	t := time.NewTicker(d.cfg.Tick)
+	defer t.Stop()
+	for {
+		if err := d.rebalance(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn("queue rebalance failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			d.shutdown()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (d *Dispatcher) shutdown() {
+	d.stopAll()
+	drained := make(chan struct{})
+	go func() { d.inflight.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(d.cfg.DrainTime):
+		d.abort()
+		<-drained
+	}
+	d.abort()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	d.store.rdb.ZRem(ctx, d.store.membersKey(), d.cfg.ID)
+}
+
+var (
+	renewLease   = redis.NewScript(`if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) end return 0`)
+	releaseLease = redis.NewScript(`if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) end return 0`)
+)
+
+// rebalance heartbeats, then converges the queues served on this
+// dispatcher's rendezvous share: stop what moved away or whose lease is
+// lost, start what is new and free.
+func (d *Dispatcher) rebalance(ctx context.Context) error {
+	now := time.Now()
+	var members *redis.StringSliceCmd
+	if _, err := d.store.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		key := d.store.membersKey()
+		p.ZAdd(ctx, key, redis.Z{Score: float64(now.Add(d.cfg.LeaseTTL).UnixMilli()), Member: d.cfg.ID})
+		p.ZRemRangeByScore(ctx, key, "-inf", strconv.FormatInt(now.UnixMilli(), 10))
+		members = p.ZRange(ctx, key, 0, -1)
+		return nil
+	}); err != nil {
+		d.stopAll() // the leases may lapse before we can renew them
+		return err
+	}
+	refs, err := d.store.queues(ctx)
+	if err != nil {
+		return err
+	}
+	want := map[Ref]bool{}
+	for _, r := range refs {
+		if owner(members.Val(), r.String()) == d.cfg.ID {
+			want[r] = true
+		}
+	}
+	renewals := map[Ref]*redis.Cmd{}
+	if _, err := d.store.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for r := range d.loops {
+			renewals[r] = renewLease.Eval(ctx, p, []string{d.store.keys(r).lease}, d.cfg.ID, d.cfg.LeaseTTL.Milliseconds())
+		}
+		return nil
+	}); err != nil {
+		d.stopAll()
+		return err
+	}
+	for r, c := range renewals {
+		if v, _ := c.Int(); v != 1 {
+			d.log.Warn("queue lease lost; stopping it", "queue", r.String())
+			d.stopLoop(r)
+		} else if !want[r] {
+			d.stopLoop(r)
+			releaseLease.Run(ctx, d.store.rdb, []string{d.store.keys(r).lease}, d.cfg.ID)
+		}
+	}
+	for r := range want {
+		if d.loops[r] != nil {
+			continue
+		}
+		ok, err := d.store.rdb.SetNX(ctx, d.store.keys(r).lease, d.cfg.ID, d.cfg.LeaseTTL).Result()
+		if err != nil || !ok {
+			continue // still held by its previous dispatcher
+		}
+		d.startLoop(r)
+	}
+	return nil
+}
+
+func (d *Dispatcher) startLoop(r Ref) {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &loop{cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1)}
+	d.loops[r] = l
+	go func() {
+		defer close(l.done)
+		d.serve(ctx, r, l)
+	}()
+}
+
+// stopLoop stops taking items of a queue; its deliveries in flight go on.
+func (d *Dispatcher) stopLoop(r Ref) {
+	if l := d.loops[r]; l != nil {
+		l.cancel()
+		<-l.done
+		delete(d.loops, r)
+	}
+}
+
+func (d *Dispatcher) stopAll() {
+	for r := range d.loops {
+		d.stopLoop(r)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		releaseLease.Run(ctx, d.store.rdb, []string{d.store.keys(r).lease}, d.cfg.ID)
+		cancel()
+	}
+}
+
+// serve admits one queue's items as fast as the queue allows and starts a
+// delivery for each.
+func (d *Dispatcher) serve(ctx context.Context, r Ref, l *loop) {
+	lease := d.cfg.Timeout + d.cfg.LeaseTTL
+	for ctx.Err() == nil {
+		res, it, wait, err := d.store.take(ctx, r, lease)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				d.log.Warn("queue: take failed", "queue", r.String(), "err", err)
+			}
+			wait = d.cfg.IdlePoll
+		case res == taken:
+			d.inflight.Add(1)
+			go d.deliver(r, it, l.wake)
+			continue
+		case res == retry:
+			continue
+		case res == gone:
+			if err := d.store.forget(ctx, r); err != nil {
+				d.log.Warn("queue: cannot drop a deleted queue", "queue", r.String(), "err", err)
+			}
+			wait = d.cfg.IdlePoll
+		case res == rated:
+			// wait as told, to the microsecond
+		case res == empty && wait > 0:
+			wait = min(wait, d.cfg.IdlePoll)
+		default: // paused, empty, in-flight limit
+			wait = d.cfg.IdlePoll
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-l.wake: // a slot may be free
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// deliver POSTs one item and settles it.
+func (d *Dispatcher) deliver(r Ref, it *item, wake chan struct{}) {
+	defer d.inflight.Done()
+	defer func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}()
+	err := d.post(d.abortCtx, r, it)
+	settle, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	switch {
+	case err == nil:
+		d.sent.Add(1)
+		err = d.store.ack(settle, r, it.id)
+	case d.abortCtx.Err() != nil:
+		// Cut off by shutdown: back to the head of the queue, not an attempt.
+		err = d.store.release(settle, r, it.id)
+	default:
+		d.failed.Add(1)
+		d.log.Debug("queue item failed", "queue", r.String(), "item", it.id, "attempt", it.attempt, "err", err)
+		backoff := d.cfg.RetryBackoff << min(it.attempt-1, 20)
+		var dead bool
+		if dead, err = d.store.fail(settle, r, it.id, d.cfg.Retries+1, backoff); dead {
+			d.dead.Add(1)
+			d.log.Warn("queue item moved to the dead-letter list", "queue", r.String(), "item", it.id, "attempts", it.attempt)
+		}
+	}
+	if err != nil {
+		// The lease expires and the item is delivered again.
+		d.log.Warn("queue: cannot settle an item", "queue", r.String(), "item", it.id, "err", err)
+	}
+}
+
+func (d *Dispatcher) post(ctx context.Context, r Ref, it *item) error {
+	in, err := d.instances.Get(ctx, r.Instance)
+	if err != nil {
+		return err
+	}
+	_, err = d.client.Post(ctx, in.BaseURL, &delivery.Delivery{
+		ID:         ItemID(r, it.gen, it.id),
+		InstanceID: r.Instance,
+		SessionID:  it.callback.SessionID,
+		ListenerID: it.callback.ID,
+		Path:       it.callback.Path,
+		Kind:       Kind,
+		AcceptedAt: time.Now(),
+		Body:       it.body,
+	}, it.attempt, 0)
+	return err
+}
+
+// ItemID is the stable delivery id of an item.
+func ItemID(r Ref, gen, id string) string {
+	h := sha256.Sum256([]byte(r.Instance + "\x00" + r.Name + "\x00" + gen + "\x00" + id))
+	return hex.EncodeToString(h[:16])
+}
+
+// owner picks a queue's dispatcher among members by rendezvous hashing.
+func owner(members []string, queue string) string {
+	var best string
+	var bestScore uint64
+	for _, m := range members {
+		h := fnv.New64a()
+		h.Write([]byte(m))
+		h.Write([]byte{0})
+		h.Write([]byte(queue))
+		if s := mix(h.Sum64()); best == "" || s > bestScore {
+			best, bestScore = m, s
+		}
+	}
+	return best
+}
+
+// mix is the splitmix64 finalizer (FNV alone barely moves its high bits).
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
