@@ -111,9 +111,10 @@ func start(t *testing.T, o options) *env {
 		LeaseTTL: time.Second, DrainTime: 2 * time.Second, MaxAttempts: 4,
 	}
 	e := &env{t: t}
+	appKey := &key(t).PublicKey
 	e.Upstream = fakevonage.New(fakevonage.Options{PublicKey: func(app string) *rsa.PublicKey {
 		if app == o.ApplicationID {
-			return &key(t).PublicKey
+			return appKey
 		}
 		return nil
 	}})

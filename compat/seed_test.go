@@ -125,6 +125,12 @@ func seedScenario(t *testing.T, s sdk) {
 		t.Errorf("the send returned %s to the app; the fake Vonage API answered %d %s", sent.Fields["reply"], out.Status, out.Response)
 	}
 
+	// 6. The SDK's logs of the call session reached logs-submission (neru
+	// logs every Command action, vcr every request).
+	if err := poll(stepTimeout, func() bool { return len(e.logs(session)) > 0 }); err != nil {
+		t.Errorf("no log submission of session %s was stored (GET /admin/v1/instances/%s/logs)", session, e.Inst.ID)
+	}
+
 	// The app survived its own background telemetry (logs, session_created).
 	if done, err := app.exited(); done {
 		t.Errorf("the app exited (%v): %s", err, app.stderrText())
@@ -160,4 +166,44 @@ func describe(rs []fakevonage.Request) string {
 		fmt.Fprintf(&b, "\n  %s %s%s → %d %s (body %s)", r.Method, r.Host, r.Path, r.Status, r.Response, r.Body)
 	}
 	return b.String()
+}
+
+// logs returns the SDK log submissions the platform kept for a session.
+func (e *env) logs(session string) []json.RawMessage {
+	e.t.Helper()
+	resp, err := http.Get(e.Public + "/admin/v1/instances/" + e.Inst.ID + "/logs?limit=1000")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var page struct {
+		Logs []struct {
+			Log json.RawMessage `json:"log"`
+		} `json:"logs"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&page) != nil {
+		e.t.Fatalf("GET /admin/v1/instances/%s/logs: %s", e.Inst.ID, resp.Status)
+	}
+	var out []json.RawMessage
+	for _, l := range page.Logs {
+		var entry struct {
+			SessionID string `json:"session_id"`
+		}
+		if json.Unmarshal(l.Log, &entry) == nil && entry.SessionID == session {
+			out = append(out, l.Log)
+		}
+	}
+	return out
+}
+
+// poll checks cond every 10ms until it holds or timeout passes.
+func poll(timeout time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out after %s", timeout)
+		}
+		time.Sleep(10 * time.Millisecond) // polling
+	}
+	return nil
 }

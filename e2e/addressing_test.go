@@ -185,3 +185,23 @@ func TestTolerantParsing(t *testing.T) {
 		})
 	}
 }
+
+// vcr.unsubscribe(id, "vonage-voice"), as captured: a Command in the global
+// session removes the instance's listener, whichever session registered it.
+func TestVCRUnsubscribeVoice(t *testing.T) {
+	h := start(t)
+	tn := h.addTenant(capInstance, capApp, capAccount)
+	c := loadCapture(t, "vcr-sdk-1.3.0/vonage-voice-unsubscribe-event.json")
+	id := unsubscribeID(t, c)
+	add(t, h, &listener.Listener{ID: id, InstanceID: capInstance, SessionID: "some-session",
+		Provider: "vonage-voice", Action: "vapi-subscribe-event", Path: "onEvent", Key: "vapi-ev|*"})
+	if r := h.replay(c, "debug", tn); r.Status != 200 || string(bytes.TrimSpace(r.Body)) != c.Response.Wire {
+		t.Fatalf("unsubscribe: %d %s, want %s", r.Status, r.Body, c.Response.Wire)
+	}
+	if _, err := h.p.Listeners.Get(context.Background(), capInstance, id); err != listener.ErrNotFound {
+		t.Fatalf("listener still there: %v", err)
+	}
+	if r := h.replay(c, "debug", tn); r.Status != http.StatusNotFound || r.errCode() != "not_found" {
+		t.Fatalf("second unsubscribe: %d %s, want 404", r.Status, r.Body)
+	}
+}

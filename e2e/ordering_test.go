@@ -33,7 +33,7 @@ func TestPerSessionFIFOUnderFailuresAndRestarts(t *testing.T) {
 	)
 	h := start(t, func(c *platform.Config) {
 		c.Worker.MaxAttempts = 1 << 30 // retry forever: nothing may reach the DLQ
-		c.Worker.BackoffBase, c.Worker.BackoffMax = 2*time.Millisecond, 20*time.Millisecond
+		c.Worker.BackoffBase, c.Worker.BackoffMax = 5*time.Millisecond, 100*time.Millisecond
 		c.Worker.DrainTime = time.Second
 	})
 	ctx := context.Background()
@@ -124,8 +124,11 @@ func TestPerSessionFIFOUnderFailuresAndRestarts(t *testing.T) {
 
 	began := time.Now()
 	testenv.Eventually(t, 30*time.Second, func() bool { a, _ := delivered(); return a >= total*3/10 }, "30%% delivered")
+	t.Logf("30%% after %s", time.Since(began))
 	stop2() // graceful: drains its lanes, hands its partitions over
+	t.Logf("stopped after %s", time.Since(began))
 	testenv.Eventually(t, 30*time.Second, func() bool { a, _ := delivered(); return a >= total*6/10 }, "60%% delivered after the stop")
+	t.Logf("60%% after %s", time.Since(began))
 	h.startWorker()
 	if err := <-published; err != nil {
 		t.Fatal(err)
@@ -133,6 +136,7 @@ func TestPerSessionFIFOUnderFailuresAndRestarts(t *testing.T) {
 	testenv.Eventually(t, 60*time.Second, func() bool { _, hl := delivered(); return hl == healthy },
 		"the %d healthy sessions did not finish while %d sessions were failing", sessions-stuck, stuck)
 	healthyDone := time.Since(began)
+	t.Logf("healthy after %s", healthyDone)
 	mu.Lock()
 	for i := range stuck {
 		for n := range perSession {

@@ -173,7 +173,8 @@ func TestQueueRateAcrossDispatchers(t *testing.T) {
 		t.Fatalf("50 items at 5/s took %s, want about 9.8s", took)
 	}
 	for i := 0; i+5 < len(at); i++ {
-		if gap := at[i+5].Sub(at[i]); gap < 900*time.Millisecond {
+		// 5 intervals are 1s; arrival jitter at the app gets 200ms.
+		if gap := at[i+5].Sub(at[i]); gap < 800*time.Millisecond {
 			t.Fatalf("items %d..%d started within %s: faster than 5/s", i, i+5, gap)
 		}
 	}

@@ -127,7 +127,9 @@ func (g *Gateway) byAction(acts map[string]action) provider {
 }
 
 // providerOf finds the provider the SDK addressed: the first label of the
-// func query parameter (debug style), else of the Host (DNS and proxy style).
+// func query parameter (debug style), else of the absolute-form request
+// URI's host (proxy style: Go puts it in r.URL), else of the Host header
+// (DNS style).
 func providerOf(r *http.Request) string {
 	name := r.URL.Query().Get("func")
 	if name == "" {
@@ -138,6 +140,7 @@ func providerOf(r *http.Request) string {
 		if h, _, err := net.SplitHostPort(name); err == nil {
 			name = h
 		}
+		name = strings.ToLower(name) // host names are case-insensitive
 	}
 	provider, _, _ := strings.Cut(name, ".")
 	return provider

@@ -53,6 +53,34 @@
 // vonage-api.callback through the stream, so retries and per-session order
 // apply; their paths and sessions are checked before anything is sent.
 //
+// # vonage-assets
+//
+// REST-style routes on the provider (assets.go, protocol §3.7): POST /mkdir,
+// /copy?dst=<dir>[&retention=<period>] (multipart, one part per file, at
+// most Config.Assets.MaxUpload bytes, else 413), /list, /link and /remove,
+// and GET /binary?key=<path>. Files live in an assets.Store (Deps.Assets, by
+// default an assets.Disk on Config.Assets.Dir), under the authenticated
+// instance's root; a path that could leave it is 400 (assets.Clean). /link
+// answers {token, url}: an HMAC-signed, expiring token (assets.Linker,
+// Config.Assets.LinkSecret) that the public listener serves, without other
+// credentials, at GET /assets/<token>[/<name>]; forged or expired is 403.
+// While the gateway runs it deletes expired files every
+// Config.Assets.SweepInterval; reads and listings skip and delete them too.
+// GET /admin/v1/instances/<id>/assets lists an instance's files (`neru
+// assets ls`).
+//
+// # vonage-scheduler and queue-service
+//
+// scheduler.go serves vonage-scheduler on package scheduler: neru's Command
+// actions create|list|get|cancel and vcr's POST /v2/<action> share the
+// handlers; create answers {"id"} (vcr's startAt returns it), cancel of an
+// unknown id is still 2xx. queue.go serves queue-service's REST routes
+// (/queue[/<name>[/pause|resume|enqueue|deadletter[/pop]]]) on package queue;
+// names are per instance. Firing and dispatching run in the worker process
+// (scheduler.Runner, queue.Dispatcher). Admin: /admin/v1/instances/<id>/
+// schedules[/<sid>] and queues[/<name>[/pause|resume|deadletter[/pop]]]
+// (admin_scheduler.go, admin_queues.go; `neru schedules`, `neru queues`).
+//
 // A webhook is acknowledged only after JetStream stored its deliveries, so a
 // provider retries whatever we could not store. The voice answer webhook, and
 // call events carrying speech or DTMF input, are answered synchronously with

@@ -392,6 +392,9 @@ func callbackRoute(c *call, cb *listener.Callback) (*route, error) {
 	if r.id == "" {
 		r.id = uuid.NewString()
 	}
+	if len(r.id) > 128 || strings.ContainsAny(r.id, "{}|\r\n ") {
+		return nil, httpx.Errorf(http.StatusBadRequest, "bad_callback", "callback id must be at most 128 characters without spaces, braces or |")
+	}
 	return r, nil
 }
 

@@ -121,7 +121,8 @@ func (d *Dispatcher) Metrics() (sent, failed, dead int64) {
 
 // Run dispatches until ctx ends, then stops taking items, gives deliveries
 // in flight DrainTime to finish (the rest go back to their queue), and
-// leaves the member set and its leases so others take over at once.
+// leaves the member set and its leases so others take over at once. Run
+// may be called once.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	t := time.NewTicker(d.cfg.Tick)
 	defer t.Stop()

@@ -162,6 +162,7 @@ func (s *Store) Get(ctx context.Context, instanceID, id string) (*View, error) {
 // List returns up to size schedule ids in creation order, starting after
 // cursor (0: from the start), and the cursor of the next page (0: none).
 func (s *Store) List(ctx context.Context, instanceID string, cursor int64, size int) ([]string, int64, error) {
+	size = max(size, 1)
 	zs, err := s.rdb.ZRangeByScoreWithScores(ctx, s.keys(instanceID).ids, &redis.ZRangeBy{
 		Min: "(" + strconv.FormatInt(cursor, 10), Max: "+inf", Count: int64(size) + 1,
 	}).Result()

@@ -75,6 +75,14 @@ func (w *Worker) startPartition(ctx context.Context, n int) (*partition, error) 
 	go func() {
 		<-p.stopCtx.Done()
 		cc.Stop()
+		// enqueue starts lanes (wg.Add) under p.mu and only while not
+		// stopping. Passing through p.mu once after the stop makes every
+		// lane that will ever start visible to Wait; without it a lane
+		// started by an enqueue racing the stop could outlive Wait, so the
+		// partition would count as finished, its lease would pass to another
+		// worker, and two workers would deliver the same session at once.
+		p.mu.Lock()
+		p.mu.Unlock() //nolint:staticcheck // an empty critical section is the point
 		p.wg.Wait()
 		p.abort()
 		close(p.done)

@@ -120,11 +120,11 @@ func Dev(ctx context.Context, o DevOptions, out *os.File) error {
 	if err := ensureDevInstance(ctx, p, o, key); err != nil {
 		return err
 	}
-	if err := devVonageKey(o, key); err != nil {
-		return err
-	}
 	var fake *fakevonage.Fake
 	if useFake {
+		if err := devVonageKey(o, key); err != nil {
+			return err
+		}
 		fake = devFake(o)
 	}
 	envFile := filepath.Join(o.DataDir, "dev.env")
@@ -283,9 +283,11 @@ func devFake(o DevOptions) *fakevonage.Fake {
 	}})
 }
 
-// devVonageKey gives the dev instance a Vonage application key if it has
-// none: the dev key, as on VCR, where the app's PRIVATE_KEY is the Vonage
-// application's key. A key already in the directory (a real one) is kept.
+// devVonageKey gives the dev instance a Vonage application key for the fake
+// Vonage API if it has none: the dev key, as on VCR, where the app's
+// PRIVATE_KEY is the Vonage application's key. A key already in the
+// directory is kept. With real Vonage APIs the key must be the real one, so
+// none is made up.
 func devVonageKey(o DevOptions, key *rsa.PrivateKey) error {
 	file := filepath.Join(o.VonageKeysDir, o.InstanceID+".pem")
 	if _, err := os.Stat(file); err == nil {

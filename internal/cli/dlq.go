@@ -8,15 +8,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"text/tabwriter"
 	"time"
 )
 
-func runDLQ(ctx context.Context, args []string) error { return dlqCmd(ctx, args, os.Stdout) }
+func runDLQ(ctx context.Context, args []string) error { return instanceAdmin(ctx, "dlq", args, DLQ) }
 
-const dlqUsage = "usage: neru dlq list|show|replay [--instance ID] [flags] [seq]"
+const dlqUsage = "usage: neru dlq [--gateway URL] [--instance ID] list|show|replay [flags] [seq]"
 
 type deadRow struct {
 	Seq       uint64    `json:"seq"`
@@ -28,12 +27,15 @@ type deadRow struct {
 	Reason    string    `json:"reason"`
 }
 
-func dlqCmd(ctx context.Context, args []string, out io.Writer) error {
+// DLQ runs `neru dlq <args>` for one instance, printing to w.
+func DLQ(ctx context.Context, gatewayURL, instanceID string, args []string, out io.Writer) error {
 	if len(args) == 0 {
 		return errors.New(dlqUsage)
 	}
-	fs, gw, inst, asJSON := adminFlags("dlq " + args[0])
-	base := func() string { return "/instances/" + url.PathEscape(*inst) + "/dlq" }
+	fs := flags("dlq " + args[0])
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	a := newAdmin(gatewayURL)
+	base := "/instances/" + url.PathEscape(instanceID) + "/dlq"
 	switch args[0] {
 	case "list":
 		session := fs.String("session", "", "only this session's dead deliveries")
@@ -50,7 +52,7 @@ func dlqCmd(ctx context.Context, args []string, out io.Writer) error {
 			q.Set("after", strconv.FormatUint(*after, 10))
 		}
 		var raw json.RawMessage
-		if err := newAdmin(*gw).do(ctx, http.MethodGet, base()+"?"+q.Encode(), nil, &raw); err != nil {
+		if err := a.do(ctx, http.MethodGet, base+"?"+q.Encode(), nil, &raw); err != nil {
 			return err
 		}
 		if *asJSON {
@@ -81,10 +83,10 @@ func dlqCmd(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		if fs.NArg() != 1 {
-			return errors.New("usage: neru dlq show [--instance ID] <seq>")
+			return errors.New("usage: neru dlq show <seq>")
 		}
 		var raw json.RawMessage
-		if err := newAdmin(*gw).do(ctx, http.MethodGet, base()+"/"+url.PathEscape(fs.Arg(0)), nil, &raw); err != nil {
+		if err := a.do(ctx, http.MethodGet, base+"/"+url.PathEscape(fs.Arg(0)), nil, &raw); err != nil {
 			return err
 		}
 		var v any
@@ -100,19 +102,19 @@ func dlqCmd(ctx context.Context, args []string, out io.Writer) error {
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		path := base() + "/replay"
+		path := base + "/replay"
 		switch {
 		case fs.NArg() == 1 && *session == "" && !*all:
-			path = base() + "/" + url.PathEscape(fs.Arg(0)) + "/replay"
+			path = base + "/" + url.PathEscape(fs.Arg(0)) + "/replay"
 		case fs.NArg() == 0 && *session != "" && !*all:
 			path += "?" + url.Values{"session": {*session}}.Encode()
 		case fs.NArg() == 0 && *session == "" && *all:
 			path += "?all=true"
 		default:
-			return errors.New("usage: neru dlq replay [--instance ID] <seq> | --session <id> | --all")
+			return errors.New("usage: neru dlq replay <seq> | --session <id> | --all")
 		}
 		var res struct{ Replayed int }
-		if err := newAdmin(*gw).do(ctx, http.MethodPost, path, nil, &res); err != nil {
+		if err := a.do(ctx, http.MethodPost, path, nil, &res); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "replayed %d dead deliveries\n", res.Replayed)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,16 +15,21 @@ import (
 	"time"
 )
 
-// adminFlags are the flags every admin subcommand about one instance takes.
-func adminFlags(name string) (fs *flag.FlagSet, gw, inst *string, asJSON *bool) {
-	fs = flags(name)
-	gw = fs.String("gateway", env("NERU_GATEWAY_URL", "http://127.0.0.1:8080"), "gateway base URL (env NERU_GATEWAY_URL); the token comes from NERU_ADMIN_TOKEN")
-	inst = fs.String("instance", env("NERU_INSTANCE", "dev"), "instance id (env NERU_INSTANCE)")
-	asJSON = fs.Bool("json", false, "print the API's JSON")
-	return fs, gw, inst, asJSON
+// instanceAdmin parses the flags every per-instance admin command takes
+// before its subcommand, then runs it.
+func instanceAdmin(ctx context.Context, name string, args []string, run func(ctx context.Context, gatewayURL, instanceID string, args []string, w io.Writer) error) error {
+	fs := flags(name)
+	gw := fs.String("gateway", env("NERU_GATEWAY_URL", "http://127.0.0.1:8080"), "gateway base URL (env NERU_GATEWAY_URL); the token comes from NERU_ADMIN_TOKEN")
+	inst := fs.String("instance", env("NERU_INSTANCE", "dev"), "instance id (env NERU_INSTANCE)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return run(ctx, *gw, *inst, fs.Args(), os.Stdout)
 }
 
-func runSessions(ctx context.Context, args []string) error { return sessionsCmd(ctx, args, os.Stdout) }
+func runSessions(ctx context.Context, args []string) error {
+	return instanceAdmin(ctx, "sessions", args, Sessions)
+}
 
 type sessionRow struct {
 	ID         string     `json:"id"`
@@ -41,19 +45,22 @@ func (s sessionRow) ttl() string {
 	return (time.Duration(*s.TTLSeconds * float64(time.Second))).Round(time.Second).String()
 }
 
-const sessionsUsage = "usage: neru sessions list|get|reset|delete [--instance ID] [flags] [session id]"
+const sessionsUsage = "usage: neru sessions [--gateway URL] [--instance ID] list|get|reset|delete [flags] [session id]"
 
-func sessionsCmd(ctx context.Context, args []string, out io.Writer) error {
+// Sessions runs `neru sessions <args>` for one instance, printing to w.
+func Sessions(ctx context.Context, gatewayURL, instanceID string, args []string, out io.Writer) error {
 	if len(args) == 0 {
 		return errors.New(sessionsUsage)
 	}
-	fs, gw, inst, asJSON := adminFlags("sessions " + args[0])
-	base := func() string { return "/instances/" + url.PathEscape(*inst) + "/sessions" }
+	fs := flags("sessions " + args[0])
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	a := newAdmin(gatewayURL)
+	base := "/instances/" + url.PathEscape(instanceID) + "/sessions"
 	one := func() (string, error) {
 		if fs.NArg() != 1 {
-			return "", fmt.Errorf("usage: neru sessions %s [--instance ID] <session id>", args[0])
+			return "", fmt.Errorf("usage: neru sessions %s <session id>", args[0])
 		}
-		return base() + "/" + url.PathEscape(fs.Arg(0)), nil
+		return base + "/" + url.PathEscape(fs.Arg(0)), nil
 	}
 	switch args[0] {
 	case "list":
@@ -79,7 +86,7 @@ func sessionsCmd(ctx context.Context, args []string, out io.Writer) error {
 				q.Set("cursor", next)
 			}
 			var raw json.RawMessage
-			if err := newAdmin(*gw).do(ctx, http.MethodGet, base()+"?"+q.Encode(), nil, &raw); err != nil {
+			if err := a.do(ctx, http.MethodGet, base+"?"+q.Encode(), nil, &raw); err != nil {
 				return err
 			}
 			if *asJSON {
@@ -119,7 +126,7 @@ func sessionsCmd(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		var raw json.RawMessage
-		if err := newAdmin(*gw).do(ctx, http.MethodGet, path, nil, &raw); err != nil {
+		if err := a.do(ctx, http.MethodGet, path, nil, &raw); err != nil {
 			return err
 		}
 		if *asJSON {
@@ -141,7 +148,7 @@ func sessionsCmd(ctx context.Context, args []string, out io.Writer) error {
 		} else {
 			method, done = http.MethodDelete, "deleted (listeners and state removed)"
 		}
-		if err := newAdmin(*gw).do(ctx, method, path, nil, nil); err != nil {
+		if err := a.do(ctx, method, path, nil, nil); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "session %s %s\n", fs.Arg(0), done)

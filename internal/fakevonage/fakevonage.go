@@ -5,8 +5,9 @@
 //
 // It answers the endpoints the SDKs' helpers use with realistic bodies
 // (message_uuid for messages, {uuid, status, direction, conversation_uuid}
-// for calls, {id, name, …} for conversations and users, 204 for call
-// updates) and records every request. GET /_fake/outbox lists them (what
+// for calls, {id, name, …} for conversations, users and meeting rooms, 204
+// for call updates, an empty account for numbers) and records every
+// request; anything else is a Vonage-style 404. GET /_fake/outbox lists them (what
 // `neru outbox` prints); DELETE /_fake/outbox forgets them.
 //
 // Like Vonage, it wants an application JWT: a request without
@@ -300,6 +301,41 @@ func (f *Fake) routes() {
 		writeJSON(w, http.StatusOK, user(r.PathValue("id"), in.Name))
 	})
 	m.HandleFunc("DELETE /v0.3/users/{id}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+
+	room := func(id, name string) map[string]any {
+		return map[string]any{"id": id, "display_name": name, "type": "instant", "expires_at": f.opt.Now().Add(time.Hour).UTC().Format(time.RFC3339),
+			"_links": map[string]any{"host_url": map[string]string{"href": "https://meetings.vonage.com/?room_token=" + id}}}
+	}
+	m.HandleFunc("GET /beta/meetings/rooms", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"page_size": 0, "_embedded": []any{}, "_links": map[string]any{}})
+	})
+	m.HandleFunc("POST /beta/meetings/rooms", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			DisplayName string `json:"display_name"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		writeJSON(w, http.StatusCreated, room(uuid.NewString(), in.DisplayName))
+	})
+	m.HandleFunc("GET /beta/meetings/rooms/{id}", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, room(r.PathValue("id"), ""))
+	})
+	m.HandleFunc("PATCH /beta/meetings/rooms/{id}", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, room(r.PathValue("id"), ""))
+	})
+	m.HandleFunc("DELETE /beta/meetings/rooms/{id}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+
+	// Numbers (rest.nexmo.com, key and secret in the query): an account
+	// with no numbers, where every change succeeds.
+	noNumbers := func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"count": 0, "numbers": []any{}})
+	}
+	m.HandleFunc("GET /account/numbers", noNumbers)
+	m.HandleFunc("GET /number/search", noNumbers)
+	for _, op := range []string{"buy", "cancel", "update"} {
+		m.HandleFunc("POST /number/"+op, func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]string{"error-code": "200", "error-code-label": "success"})
+		})
+	}
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, "not-found", "Not Found", "the fake Vonage API does not implement "+r.Method+" "+r.URL.Path)
