@@ -14,8 +14,10 @@
 //     Apps report on stdout, one JSON object a line ({"event": …}); see
 //     apps/lib.mjs.
 //   - The seed scenario (seed_test.go): call, speech kept in session state,
-//     SMS in the same session, reply sent through vonage-api and seen by a
-//     fake Vonage upstream.
+//     SMS in the same session, reply sent through vonage-api and recorded by
+//     the fake Vonage API (internal/fakevonage, behind Gateway.VonageAPIURL,
+//     with the instance's key in Gateway.VonageKeysDir), and the SDK's logs
+//     stored by logs-submission.
 //   - State round trips (state_test.go): every State operation of each SDK,
 //     session, instance and account state, asserted in JS.
 //   - Unsubscribe (unsubscribe_test.go): an unsubscribed listener gets
@@ -23,7 +25,10 @@
 //   - Capture replay (replay_test.go, pure Go): every captured request of the
 //     providers in scope (testdata/sdk-captures, a verbatim copy of
 //     shared/sdk-captures) is sent again, with the JWT re-signed by the test's
-//     key, and the reply is decoded the way the SDK decodes it.
+//     key, and the reply is decoded the way the SDK decodes it and compared
+//     with what the SDK call returned when captured. vonage-api replays must
+//     reach the fake Vonage API as asked and relay its answer unchanged.
+//     Scheduler, queue, assets and overai captures are listed, not replayed.
 //
 // # Requirements
 //
