@@ -231,18 +231,40 @@ func (s *Store) Sweep(ctx context.Context, owner string, now time.Time, hold tim
 	if err != nil {
 		return 0, fmt.Errorf("session: sweep: %w", err)
 	}
+	// One pipelined probe finds the index sets with anything due, so an
+	// idle tick costs two round trips whatever the number of instances.
+	type set struct {
+		inst  string
+		shard int
+		due   *redis.ZSliceCmd
+	}
+	var sets []set
+	stop := strconv.FormatInt(now.UnixMilli(), 10)
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for k, l := range locks {
+			if !l.Val() {
+				continue
+			}
+			for _, inst := range insts.Val() {
+				due := p.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: s.indexKey(inst, k), Start: "-inf", Stop: stop, ByScore: true, Count: 1})
+				sets = append(sets, set{inst, k, due})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("session: sweep: %w", err)
+	}
 	removed := 0
 	var errs []error
-	for k, l := range locks {
-		if !l.Val() {
+	for _, st := range sets {
+		if len(st.due.Val()) == 0 {
 			continue
 		}
-		for _, inst := range insts.Val() {
-			n, err := s.sweepShard(ctx, inst, k, now)
-			removed += n
-			if err != nil {
-				errs = append(errs, err)
-			}
+		n, err := s.sweepShard(ctx, st.inst, st.shard, now)
+		removed += n
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return removed, errors.Join(errs...)

@@ -213,12 +213,14 @@ func (s *Store) put(ctx context.Context, instanceID, id string, ttl time.Duratio
 		}
 	}
 	exp := now.Add(ttl)
-	exists, err := s.rdb.Exists(ctx, key).Result()
-	if err != nil {
-		return nil, fmt.Errorf("session: create %s: %w", id, err)
-	}
-	if exists == 0 {
-		if pol.MaxSessions > 0 {
+	if pol.MaxSessions > 0 {
+		// Counted only for a session that is new: the cap never gets in the
+		// way of sessions that exist.
+		exists, err := s.rdb.Exists(ctx, key).Result()
+		if err != nil {
+			return nil, fmt.Errorf("session: create %s: %w", id, err)
+		}
+		if exists == 0 {
 			n, err := s.Count(ctx, instanceID)
 			if err != nil {
 				return nil, err
@@ -227,26 +229,27 @@ func (s *Store) put(ctx context.Context, instanceID, id string, ttl time.Duratio
 				return nil, fmt.Errorf("%w: instance %s has %d live sessions (maxSessions %d)", ErrTooMany, instanceID, n, pol.MaxSessions)
 			}
 		}
-		// Index first, record last: a crash in between leaves an index
-		// entry that the sweep drops, never a session the sweep misses.
-		if err := s.index(ctx, instanceID, id, exp, "GT"); err != nil {
-			return nil, err
-		}
-		// PXAT, not PX: the record ends exactly where the index says.
-		err := s.rdb.Do(ctx, "SET", key, rec, "NX", "PXAT", exp.UnixMilli()).Err()
-		created := err == nil
-		if errors.Is(err, redis.Nil) {
-			err = nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("session: create %s: %w", id, err)
-		}
-		if created {
-			s.remember(instanceID, id, exp, now)
-			return &Session{ID: id, InstanceID: instanceID, CreatedAt: now.UTC().Truncate(time.Millisecond), ExpiresAt: exp.Truncate(time.Millisecond)}, nil
-		}
-		// Created meanwhile by someone else: treat it as existing.
 	}
+	// Index first, record last: a crash in between leaves an index entry
+	// that the sweep drops, never a session the sweep misses. GT: an
+	// existing session's later expiry is not pulled in.
+	if err := s.index(ctx, instanceID, id, exp, "GT"); err != nil {
+		return nil, err
+	}
+	// PXAT, not PX: the record ends exactly where the index says.
+	err = s.rdb.Do(ctx, "SET", key, rec, "NX", "PXAT", exp.UnixMilli()).Err()
+	created := err == nil
+	if errors.Is(err, redis.Nil) {
+		err = nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session: create %s: %w", id, err)
+	}
+	if created {
+		s.remember(instanceID, id, exp, now)
+		return &Session{ID: id, InstanceID: instanceID, CreatedAt: now.UTC(), ExpiresAt: exp.UTC().Truncate(time.Millisecond)}, nil
+	}
+	// It exists (or was created meanwhile by someone else).
 	if reset {
 		if err := s.index(ctx, instanceID, id, exp, ""); err != nil {
 			return nil, err

@@ -16,7 +16,26 @@
 //     unacknowledged from the oldest on, in stream order.
 //
 // A worker that cannot renew a lease stops that partition at once (fencing),
-// before the lease can pass to another worker.
+// before the lease can pass to another worker. Fencing does not rely on the
+// rebalance loop noticing: every renewal re-arms a timer that aborts the
+// partition, requests in flight included, three quarters of a lease after the
+// renewal was sent, so a loop stuck on a slow Redis or NATS call cannot let
+// two workers deliver one partition. A partition counts as stopped (and its
+// lease is released) only once every lane has returned, including a lane an
+// enqueue racing the stop had just started.
+//
+// A delivery that runs out of attempts (MaxAttempts, MaxAge, or a 4xx that
+// retrying cannot fix) is published to NERU_DLQ and acked. If the DLQ does not
+// store it, it stays the head of its lane and the DLQ publish is retried with
+// backoff: the session waits rather than let its later events overtake it.
+//
+// Sessions (WithSessions). Every attempt's outcome (delivered, failed, dead)
+// goes through a buffered channel to one recorder goroutine, which writes
+// them in batches (session.Store.Record: the per-session recent list, and
+// sliding-expiry extensions); a lane never waits for Redis for this, and
+// outcomes are dropped (counted) rather than slow deliveries down. Every
+// worker also ticks the expiry sweep (session.Store.Sweep) every
+// SweepInterval; per-shard locks make one worker do each shard's work.
 //
 // Delivery is at-least-once: an app can see a delivery again after a crash
 // or takeover; the x-neru-delivery-id header is stable, so it can drop repeats.

@@ -80,6 +80,10 @@ func (m *Metrics) Snapshot() (delivered, retried, dead int64) {
 	return m.delivered.Load(), m.retried.Load(), m.dead.Load()
 }
 
+// OutcomesDropped is how many delivery outcomes were not recorded because
+// the recorder fell behind.
+func (m *Metrics) OutcomesDropped() int64 { return m.outcomesDropped.Load() }
+
 // New returns a worker. keyspace prefixes its Redis keys.
 func New(cfg Config, js JetStream, rdb redis.UniversalClient, keyspace string, instances Instances, log *slog.Logger, opts ...Option) (*Worker, error) {
 	cfg.setDefaults()

@@ -45,7 +45,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/neru-dev/neru/delivery"
@@ -55,7 +54,6 @@ import (
 	"github.com/neru-dev/neru/internal/platform"
 	"github.com/neru-dev/neru/internal/redisx"
 	"github.com/neru-dev/neru/listener"
-	"github.com/neru-dev/neru/session"
 	"github.com/neru-dev/neru/worker"
 )
 
@@ -156,7 +154,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	}
 
 	fmt.Fprintf(o.Progress, "registering %d listeners (%d matching, one per session)...\n", o.Listeners, o.Matching())
-	took, err := r.register(ctx, p.Redis, inst.ID)
+	took, err := r.register(ctx, p, inst.ID)
 	if err != nil {
 		return nil, fmt.Errorf("bench: register listeners: %w", err)
 	}
@@ -364,18 +362,19 @@ func (r *run) tick(posted *atomic.Int64) (stop func()) {
 	return func() { close(done); wg.Wait() }
 }
 
-// register creates the sessions the listeners use, then the listeners,
-// RegisterConcurrency at a time through a client with a pool that wide.
-func (r *run) register(ctx context.Context, rdb redis.UniversalClient, instanceID string) (time.Duration, error) {
+// register creates the sessions the listeners use (through the platform's
+// session store, so they are indexed as in production), then the
+// listeners, RegisterConcurrency at a time through a client with a pool
+// that wide.
+func (r *run) register(ctx context.Context, p *platform.Platform, instanceID string) (time.Duration, error) {
 	start := time.Now()
-	wide := widerClient(rdb, r.o.RegisterConcurrency)
+	wide := widerClient(p.Redis, r.o.RegisterConcurrency)
 	if wide == nil {
-		wide = rdb
+		wide = p.Redis
 	} else {
 		defer wide.Close()
 	}
 	ls := listener.NewStore(wide, r.keyspace)
-	ss := session.NewStore(wide, r.keyspace, 0)
 	matching, sessions, total := r.o.Matching(), r.o.Matching(), r.o.Matching()+r.o.Listeners
 	var next, done atomic.Int64
 	eg, gctx := errgroup.WithContext(ctx)
@@ -389,7 +388,7 @@ func (r *run) register(ctx context.Context, rdb redis.UniversalClient, instanceI
 				var err error
 				if i < sessions {
 					// Listeners of a missing session never match: sessions first.
-					_, err = ss.Create(gctx, instanceID, sessionID(r.id, i), 2*time.Hour)
+					_, err = p.Sessions.Create(gctx, instanceID, sessionID(r.id, i), 2*time.Hour)
 				} else {
 					err = ls.Add(gctx, listenerFor(r.id, instanceID, i-sessions, matching, sessions))
 				}
