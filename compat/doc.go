@@ -23,7 +23,7 @@
 //   - Unsubscribe (unsubscribe_test.go): an unsubscribed listener gets
 //     nothing, proved with a sentinel SMS to a listener that is still there.
 //   - Capture replay (replay_test.go, pure Go): every captured request of the
-//     providers in scope (testdata/sdk-captures, a verbatim copy of
+//     providers in scope (internal/captures, a verbatim copy of
 //     shared/sdk-captures) is sent again, with the JWT re-signed by the test's
 //     key, and the reply is decoded the way the SDK decodes it and compared
 //     with what the SDK call returned when captured. vonage-api replays must

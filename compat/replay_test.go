@@ -5,10 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -36,7 +37,7 @@ var (
 	}
 )
 
-// capture is one file of testdata/sdk-captures.
+// capture is one file of internal/captures.
 type capture struct {
 	File           string
 	SDKCall        string `json:"sdkCall"`
@@ -62,16 +63,16 @@ var captureDirs = []string{"neru-alpha-5.1.0", "neru-alpha-5.1.0/prod-mode", "vc
 
 func loadCaptures(t *testing.T, dir string) []capture {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", "sdk-captures", filepath.FromSlash(dir), "*.json"))
+	files, err := fs.Glob(sdkcaptures.FS, dir+"/*.json")
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no captures in testdata/sdk-captures/%s (%v)", dir, err)
+		t.Fatalf("no captures in internal/captures/%s (%v)", dir, err)
 	}
 	var out []capture
 	for _, f := range files {
 		if filepath.Base(f) == "_index.json" {
 			continue
 		}
-		raw, err := os.ReadFile(f)
+		raw, err := sdkcaptures.FS.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -79,7 +79,7 @@ func TestProductionCapturesInEveryAddressingStyle(t *testing.T) {
 				// and a trailing "&" (protocol §1.1, §8.5): whatever that
 				// provider answers, it is not an addressing failure.
 				for _, f := range []string{"queue-service-POST_queue_q_1_deadletter_pop.json", "vonage-assets-POST_copy.json"} {
-					c, err := captures.ReadFile("testdata/sdk-captures/" + dir + f)
+					c, err := captures.ReadFile(dir + f)
 					if err != nil {
 						continue // not captured for this SDK
 					}

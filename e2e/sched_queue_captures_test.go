@@ -15,7 +15,7 @@ import (
 // order the SDK sent them.
 func schedQueueCaptures(t *testing.T, sdkName string) []*sdkCapture {
 	t.Helper()
-	entries, err := captures.ReadDir("testdata/sdk-captures/" + sdkName)
+	entries, err := captures.ReadDir(sdkName)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func schedQueueCaptures(t *testing.T, sdkName string) []*sdkCapture {
 		if !strings.HasPrefix(e.Name(), "vonage-scheduler-") && !strings.HasPrefix(e.Name(), "queue-service-") {
 			continue
 		}
-		raw, _ := captures.ReadFile("testdata/sdk-captures/" + sdkName + "/" + e.Name())
+		raw, _ := captures.ReadFile(sdkName + "/" + e.Name())
 		var s struct{ Seq int }
 		if err := json.Unmarshal(raw, &s); err != nil {
 			t.Fatal(err)

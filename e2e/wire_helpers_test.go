@@ -6,9 +6,9 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"embed"
 	"encoding/json"
 	"encoding/pem"
+	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -27,10 +27,8 @@ import (
 	"github.com/neru-dev/neru/state"
 )
 
-// captures are real SDK requests (see testdata/sdk-captures/README.md).
-//
-//go:embed testdata/sdk-captures
-var captures embed.FS
+// captures are real SDK requests (see internal/captures).
+var captures = sdkcaptures.FS
 
 // sdkCapture is one captured SDK request.
 type sdkCapture struct {
@@ -54,7 +52,7 @@ type sdkCapture struct {
 
 func loadCapture(t *testing.T, name string) *sdkCapture {
 	t.Helper()
-	raw, err := captures.ReadFile("testdata/sdk-captures/" + name)
+	raw, err := captures.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}

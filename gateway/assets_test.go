@@ -3,8 +3,8 @@ package gateway_test
 import (
 	"bytes"
 	"context"
-	"embed"
 	"encoding/json"
+	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 	"io"
 	"io/fs"
 	"net/http"
@@ -24,13 +24,6 @@ import (
 	"github.com/neru-dev/neru/internal/testenv"
 )
 
-// The vonage-assets requests the real SDKs sent, copied as they are from
-// shared/sdk-captures (protocol §9): DEBUG mode of both SDKs, and neru's
-// production mode through HTTP_PROXY.
-//
-//go:embed testdata/assets-captures
-var assetCaptures embed.FS
-
 type assetCapture struct {
 	file    string
 	SDKCall string `json:"sdkCall"`
@@ -48,14 +41,16 @@ type assetCapture struct {
 
 func loadAssetCaptures(t *testing.T, dir string) []assetCapture {
 	t.Helper()
-	dir = path.Join("testdata/assets-captures", dir)
-	entries, err := assetCaptures.ReadDir(dir)
+	entries, err := sdkcaptures.FS.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []assetCapture
 	for _, e := range entries {
-		raw, err := assetCaptures.ReadFile(path.Join(dir, e.Name()))
+		if e.IsDir() || !strings.HasPrefix(e.Name(), "vonage-assets-") {
+			continue
+		}
+		raw, err := sdkcaptures.FS.ReadFile(path.Join(dir, e.Name()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,7 +182,7 @@ func sameShape(want, got any) bool {
 func TestAssetsSDKCaptures(t *testing.T) {
 	t.Parallel()
 	const fixture = "captured content!" // 17 bytes, as the capture server sent
-	for _, sdk := range []string{"neru-alpha-5.1.0", "vcr-sdk-1.3.0", "neru-alpha-5.1.0-prod-mode"} {
+	for _, sdk := range []string{"neru-alpha-5.1.0", "vcr-sdk-1.3.0", "neru-alpha-5.1.0/prod-mode"} {
 		t.Run(sdk, func(t *testing.T) {
 			t.Parallel()
 			// The capture environment: INSTANCE_ID=instance-id-0001,
@@ -257,7 +252,7 @@ func TestAssetsSDKCaptures(t *testing.T) {
 			want := map[string][]string{
 				"neru-alpha-5.1.0":           {"dir1/file.txt:keep", "dir1/inline.txt:keep", "dir1/upload-sample.txt:24h0m0s", "recordings/call-1.mp3:keep"},
 				"vcr-sdk-1.3.0":              {"dir1/file.txt:keep", "dir1/inline.txt:keep", "dir1/upload-sample.txt:168h0m0s", "recordings/call-1.mp3:keep"},
-				"neru-alpha-5.1.0-prod-mode": {"d/x.txt:keep", "dir1/file.txt:keep"},
+				"neru-alpha-5.1.0/prod-mode": {"d/x.txt:keep", "dir1/file.txt:keep"},
 			}[sdk]
 			if !slices.Equal(stored, want) {
 				t.Fatalf("stored %q, want %q", stored, want)

@@ -1,10 +1,10 @@
 package state
 
 import (
-	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 	"path"
 	"reflect"
 	"sort"
@@ -13,10 +13,8 @@ import (
 )
 
 // captures holds the client-persistence-api requests the real SDKs sent,
-// copied as they are from shared/sdk-captures (protocol §9).
-//
-//go:embed testdata/captures
-var captures embed.FS
+// from internal/captures (protocol §9).
+var captures = sdkcaptures.FS
 
 type capture struct {
 	file    string
@@ -31,13 +29,16 @@ type capture struct {
 // loadCaptures returns one SDK's captures in the order it sent them.
 func loadCaptures(t testing.TB, sdk string) []capture {
 	t.Helper()
-	dir := path.Join("testdata/captures", sdk)
+	dir := sdk
 	entries, err := captures.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []capture
 	for _, e := range entries {
+		if e.IsDir() || !strings.HasPrefix(e.Name(), "client-persistence-api-") {
+			continue
+		}
 		b, err := captures.ReadFile(path.Join(dir, e.Name()))
 		if err != nil {
 			t.Fatal(err)

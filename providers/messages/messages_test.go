@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 	"io/fs"
 	"net/url"
 	"path"
@@ -17,15 +18,21 @@ import (
 	"github.com/neru-dev/neru/router"
 )
 
-// testdata holds sample Vonage webhooks (*.json) and trimmed copies of the
-// SDK capture files (sdk/<package>/*.json; see sdk/README.md).
+// testdata holds sample Vonage webhooks (*.json);
+// "sdk/<package>/<file>" names a real SDK request in internal/captures.
 //
 //go:embed testdata
 var testdata embed.FS
 
 func load(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := testdata.ReadFile("testdata/" + name)
+	var b []byte
+	var err error
+	if capture, ok := strings.CutPrefix(name, "sdk/"); ok {
+		b, err = sdkcaptures.FS.ReadFile(capture)
+	} else {
+		b, err = testdata.ReadFile("testdata/" + name)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
