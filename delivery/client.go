@@ -8,9 +8,9 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"syscall"
 	"time"
 
+	"github.com/neru-dev/neru/internal/httpx"
 	"github.com/neru-dev/neru/listener"
 )
 
@@ -26,7 +26,7 @@ type Client struct{ http *http.Client }
 func NewClient(timeout time.Duration, allowPrivate bool) *Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	if !allowPrivate {
-		dialer.Control = refusePrivate
+		dialer.Control = httpx.RefusePrivate
 	}
 	tr := &http.Transport{
 		DialContext:         dialer.DialContext,
@@ -35,19 +35,6 @@ func NewClient(timeout time.Duration, allowPrivate bool) *Client {
 		IdleConnTimeout:     90 * time.Second,
 	}
 	return &Client{http: &http.Client{Transport: tr, Timeout: timeout}}
-}
-
-func refusePrivate(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
-		ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
-		return fmt.Errorf("delivery: refusing to deliver to non-public address %s", host)
-	}
-	return nil
 }
 
 // StatusError is a non-2xx answer from the app.

@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -80,7 +79,7 @@ func newVonageAPI(cfg Config, keys VonageKeys) *vonageAPI {
 	} else {
 		// Only public addresses: a DNS answer for an allowed name that
 		// points inside our network must not turn the proxy into an SSRF.
-		dialer.Control = refusePrivateUpstream
+		dialer.Control = httpx.RefusePrivate
 	}
 	// No HTTP_PROXY: the dial guard would refuse a proxy inside our network.
 	tr := &http.Transport{
@@ -96,19 +95,6 @@ func newVonageAPI(cfg Config, keys VonageKeys) *vonageAPI {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	return v
-}
-
-func refusePrivateUpstream(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
-		ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
-		return fmt.Errorf("vonage-api: refusing to call non-public address %s", host)
-	}
-	return nil
 }
 
 // target checks the URL the app asked for and returns where the request

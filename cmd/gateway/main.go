@@ -1,41 +1,20 @@
-// Command gateway runs the platform's gateway. It is configured by NERU_*
-// environment variables only; deploy/.env.example lists them.
+// Command gateway runs the platform's HTTP edge: provider webhooks, the SDK
+// command endpoint and the admin API. It is configured by NERU_* environment
+// variables only; deploy/.env.example lists them.
 package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/neru-dev/neru/internal/platform"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if err := run(ctx, log); err != nil {
-		log.Error("gateway stopped", "err", err)
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context, log *slog.Logger) error {
-	cfg, err := platform.FromEnv()
-	if err != nil {
-		return err
-	}
-	p, err := platform.Open(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	gateway, err := p.Gateway()
-	if err != nil {
-		return err
-	}
-	log.Info("gateway running")
-	return gateway.Run(ctx)
+	platform.Main("gateway", func(ctx context.Context, p *platform.Platform) error {
+		g, err := p.Gateway()
+		if err != nil {
+			return err
+		}
+		return g.Run(ctx)
+	})
 }
