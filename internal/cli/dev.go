@@ -136,15 +136,7 @@ func Dev(ctx context.Context, o DevOptions, out *os.File) error {
 	if err != nil {
 		return err
 	}
-	w, err := p.Worker()
-	if err != nil {
-		return err
-	}
-	sched, err := p.Scheduler()
-	if err != nil {
-		return err
-	}
-	queues, err := p.Queues()
+	runWorker, err := p.WorkerProcess()
 	if err != nil {
 		return err
 	}
@@ -167,9 +159,7 @@ ready in %s
 		eg.Go(func() error { return serveFake(ctx, fake, o.FakeVonageAddr) })
 	}
 	eg.Go(func() error { return g.Run(ctx) })
-	eg.Go(func() error { return w.Run(ctx) })
-	eg.Go(func() error { return sched.Run(ctx) })
-	eg.Go(func() error { return queues.Run(ctx) })
+	eg.Go(func() error { return runWorker(ctx) })
 	return eg.Wait()
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/neru-dev/neru/delivery"
 	"github.com/neru-dev/neru/gateway"
@@ -94,4 +95,29 @@ func (p *Platform) Worker() (*worker.Worker, error) {
 func (p *Platform) Close() {
 	_ = p.NATS.Drain()
 	_ = p.Redis.Close()
+}
+
+// WorkerProcess builds everything a worker process runs (event delivery,
+// schedule firing, queue dispatch) and returns one function running them
+// all until ctx ends. cmd/worker and `neru dev` both use it.
+func (p *Platform) WorkerProcess() (func(context.Context) error, error) {
+	w, err := p.Worker()
+	if err != nil {
+		return nil, err
+	}
+	sched, err := p.Scheduler()
+	if err != nil {
+		return nil, err
+	}
+	queues, err := p.Queues()
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		eg, ctx := errgroup.WithContext(ctx)
+		eg.Go(func() error { return w.Run(ctx) })      // NERU_EVENTS → app routes
+		eg.Go(func() error { return sched.Run(ctx) })  // schedules due → NERU_EVENTS
+		eg.Go(func() error { return queues.Run(ctx) }) // queue items → app, rate-limited
+		return eg.Wait()
+	}, nil
 }
