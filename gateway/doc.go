@@ -81,6 +81,16 @@
 // schedules[/<sid>] and queues[/<name>[/pause|resume|deadletter[/pop]]]
 // (admin_scheduler.go, admin_queues.go; `neru schedules`, `neru queues`).
 //
+// Sessions and dead deliveries (admin_sessions.go, admin_dlq.go; `neru
+// sessions`, `neru dlq`): /admin/v1/instances/<id>/sessions[/<sid>[/reset]]
+// (list with limit and cursor; get shows the TTL left, listeners, state key
+// count and recent delivery outcomes; reset clears the state; DELETE ends the
+// session), PATCH /admin/v1/instances/<id> {sessionIdle, maxSessions}, and
+// /admin/v1/instances/<id>/dlq[/<seq>[/replay]] and dlq/replay?session=|all=true.
+// Every authenticated SDK command naming a session (X-Neru-SessionId) goes
+// through touchSession first: an unknown session is created (429
+// too_many_sessions past the instance's maxSessions), a sliding one extended.
+//
 // A webhook is acknowledged only after JetStream stored its deliveries, so a
 // provider retries whatever we could not store. The voice answer webhook, and
 // call events carrying speech or DTMF input, are answered synchronously with

@@ -49,18 +49,27 @@ func (s *Store) Add(ctx context.Context, l *Listener) error {
 	if err != nil {
 		return err
 	}
-	if old, err := s.Get(ctx, l.InstanceID, l.ID); err == nil && old.Key != l.Key {
-		s.rdb.SRem(ctx, s.indexKey(l.InstanceID, old.Key), l.ID)
-	}
-	// Record (and the session and instance sets) before the index: see the package doc.
+	// Record (and the session and instance sets) before the index: see the
+	// package doc. The GET before the SET (same key, so same node and order)
+	// returns a replaced record, whose index entry may need to go.
+	var prevRec *redis.StringCmd
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		prevRec = p.Get(ctx, s.recKey(l.InstanceID, l.ID))
 		p.Set(ctx, s.recKey(l.InstanceID, l.ID), rec, 0)
 		p.SAdd(ctx, s.sessKey(l.InstanceID, l.SessionID), l.ID)
 		p.SAdd(ctx, s.instKey(l.InstanceID), l.ID)
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("listener: add %s: %w", l.ID, err)
+	}
+	var old Listener
+	if raw, err := prevRec.Bytes(); err == nil && json.Unmarshal(raw, &old) == nil &&
+		(old.Key != l.Key || dedupField(&old) != dedupField(l)) {
+		// The id now listens for something else: drop its old index entry
+		// and dedup claim, or a later registration of the old identity
+		// would remove this listener.
+		releaseScript.Run(ctx, s.rdb, []string{s.indexKey(l.InstanceID, old.Key), s.dedupKey(l.InstanceID, old.Key)}, l.ID, dedupField(&old))
 	}
 	// The index entry and the dedup claim change in one step (one slot).
 	prev, err := claimScript.Run(ctx, s.rdb, []string{s.indexKey(l.InstanceID, l.Key), s.dedupKey(l.InstanceID, l.Key)},

@@ -145,6 +145,29 @@ func TestStore(t *testing.T) {
 					t.Fatalf("candidates %s, want [route filtered call3]", ids)
 				}
 			})
+			t.Run("an id re-registered for something else keeps only the new claim", func(t *testing.T) {
+				rdb, ks := b.Open(t)
+				s := listener.NewStore(rdb, ks)
+				ctx := context.Background()
+				first := newListener("i1", "x", "s1", "k1")
+				if err := s.Add(ctx, first); err != nil {
+					t.Fatal(err)
+				}
+				moved := newListener("i1", "x", "s1", "k2")
+				if err := s.Add(ctx, moved); err != nil {
+					t.Fatal(err)
+				}
+				// Someone registers what x used to listen for: x must stay.
+				if err := s.Add(ctx, newListener("i1", "y", "s2", "k1")); err != nil {
+					t.Fatal(err)
+				}
+				if got, _ := s.Candidates(ctx, "i1", []string{"k2"}); idsOf(got) != "[x]" {
+					t.Fatalf("k2 candidates %s, want [x]", idsOf(got))
+				}
+				if got, _ := s.Candidates(ctx, "i1", []string{"k1"}); idsOf(got) != "[y]" {
+					t.Fatalf("k1 candidates %s, want [y]", idsOf(got))
+				}
+			})
 			t.Run("remove a session's listeners", func(t *testing.T) {
 				rdb, ks := b.Open(t)
 				s := listener.NewStore(rdb, ks)

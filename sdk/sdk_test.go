@@ -10,11 +10,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -24,7 +23,6 @@ import (
 )
 
 // The neru-alpha state captures are shared with package state.
-const stateCaptures = "../state/testdata/captures/neru-alpha-5.1.0/"
 
 type capture struct {
 	SDKCall string          `json:"sdkCall"`
@@ -126,7 +124,7 @@ func TestStateMatchesTheJSCaptures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join(stateCaptures, "client-persistence-api-"+tt.file+".json"))
+			raw, err := sdkcaptures.FS.ReadFile(sdkcaptures.Neru + "/client-persistence-api-" + tt.file + ".json")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -91,10 +91,11 @@ func (s *Store) List(ctx context.Context, instanceID, cursor string, limit int) 
 			return nil, "", err
 		}
 	} else {
-		ids = append(ids, GlobalID) // dropped below if it does not exist
+		ids = append(ids, GlobalID) // dropped by load if it does not exist
 	}
-	next := ""
-	for ; shard < IndexShards && next == "" && len(ids) < limit+1; shard++ {
+	// Collect one id more than the page holds: it tells whether there is a
+	// next page.
+	for ; shard < IndexShards && len(ids) <= limit; shard++ {
 		key := s.indexKey(instanceID, shard)
 		start := int64(0)
 		if lastID != "" {
@@ -114,25 +115,16 @@ func (s *Store) List(ctx context.Context, instanceID, cursor string, limit int) 
 			lastID = ""
 		}
 		want := int64(limit + 1 - len(ids))
-		zs, err := s.rdb.ZRangeWithScores(ctx, key, start, start+want-1).Result()
+		more, err := s.rdb.ZRange(ctx, key, start, start+want-1).Result()
 		if err != nil {
 			return nil, "", fmt.Errorf("session: list: %w", err)
 		}
-		for _, z := range zs {
-			ids = append(ids, z.Member.(string))
-		}
-		if int64(len(zs)) == want {
-			last := zs[len(zs)-1]
-			next = encodeCursor(shard, last.Score, last.Member.(string))
-		}
+		ids = append(ids, more...)
 	}
-	if next != "" {
-		ids = ids[:len(ids)-1] // the extra entry only told us a next page exists
-		// The cursor must point at the last entry returned, not the extra one.
-		next = ""
-		if len(ids) > 0 {
-			next = s.cursorAfter(ctx, instanceID, ids[len(ids)-1])
-		}
+	next := ""
+	if len(ids) > limit {
+		ids = ids[:limit]
+		next = s.cursorAfter(ctx, instanceID, ids[limit-1])
 	}
 	out, err := s.load(ctx, instanceID, ids)
 	return out, next, err

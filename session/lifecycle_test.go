@@ -325,3 +325,23 @@ func TestLifecycle(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkRecord is the recorder's cost per delivery outcome (one batch of
+// 512 over 100 sessions per call), fixed expiry.
+func BenchmarkRecord(b *testing.B) {
+	rdb, ks := testenv.Redis(b)
+	s := session.NewStore(rdb, ks, time.Hour)
+	batch := make([]session.Outcome, 512)
+	for i := range batch {
+		batch[i] = session.Outcome{InstanceID: "i1", SessionID: fmt.Sprint("s", i%100), DeliveryID: fmt.Sprintf("%032x", i),
+			Path: "/onMessage", Kind: "messages.inbound", Status: session.StatusDelivered, Attempt: 1, At: time.Now()}
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := s.Record(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/outcome")
+}

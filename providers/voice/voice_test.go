@@ -260,7 +260,7 @@ func TestListenerFromSDKCaptures(t *testing.T) {
 		session string
 	}{
 		{neru + "vonage-voice-vapi-subscribe-inbound-call.json", voice.ActionAnswer, "vapi-answer|*", "onCall", neruSession},
-		{neru + "prod-mode--vonage-voice-vapi-subscribe-inbound-call.json", voice.ActionAnswer, "vapi-answer|*", "onCall", "11a7141a-e61e-4f29-a525-44c2a41808d1"},
+		{neru + "prod-mode/vonage-voice-vapi-subscribe-inbound-call.json", voice.ActionAnswer, "vapi-answer|*", "onCall", "11a7141a-e61e-4f29-a525-44c2a41808d1"},
 		{neru + "vonage-voice-vapi-subscribe-event--voice.onVapiEvent_vapiUUID.json", voice.ActionEvent, "vapi-ev|uuid|" + leg, "/onEvent", neruSession},
 		{neru + "vonage-voice-vapi-subscribe-event--voice.onVapiEvent_conversationID.json", voice.ActionEvent, "vapi-ev|conv|" + conv, "onEvent", neruSession},
 		{vcr + "vonage-voice-POST_vapi-subscribe-inbound-call.json", voice.ActionAnswer, "vapi-answer|*", "onCall", vcrSession},
