@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 	"io"
 	"io/fs"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 	"github.com/neru-dev/neru/internal/fakevonage"
 )
 

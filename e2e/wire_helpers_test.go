@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/neru-dev/neru/instance"
+	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 	"github.com/neru-dev/neru/internal/fakevonage"
 	"github.com/neru-dev/neru/internal/platform"
 	"github.com/neru-dev/neru/sdk"

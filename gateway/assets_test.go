@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 	"io"
 	"io/fs"
 	"net/http"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/neru-dev/neru/assets"
 	"github.com/neru-dev/neru/gateway"
+	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 	"github.com/neru-dev/neru/internal/testenv"
 )
 

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"hash/fnv"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/neru-dev/neru/delivery"
 	"github.com/neru-dev/neru/instance"
+	"github.com/neru-dev/neru/internal/rendezvous"
 )
 
 // Kind is the delivery kind of a queue item.
@@ -182,7 +182,7 @@ func (d *Dispatcher) rebalance(ctx context.Context) error {
 	}
 	want := map[Ref]bool{}
 	for _, r := range refs {
-		if owner(members.Val(), r.String()) == d.cfg.ID {
+		if rendezvous.Owner(members.Val(), r.String()) == d.cfg.ID {
 			want[r] = true
 		}
 	}
@@ -343,29 +343,4 @@ func (d *Dispatcher) post(ctx context.Context, r Ref, it *item) error {
 func ItemID(r Ref, gen, id string) string {
 	h := sha256.Sum256([]byte(r.Instance + "\x00" + r.Name + "\x00" + gen + "\x00" + id))
 	return hex.EncodeToString(h[:16])
-}
-
-// owner picks a queue's dispatcher among members by rendezvous hashing.
-func owner(members []string, queue string) string {
-	var best string
-	var bestScore uint64
-	for _, m := range members {
-		h := fnv.New64a()
-		h.Write([]byte(m))
-		h.Write([]byte{0})
-		h.Write([]byte(queue))
-		if s := mix(h.Sum64()); best == "" || s > bestScore {
-			best, bestScore = m, s
-		}
-	}
-	return best
-}
-
-// mix is the splitmix64 finalizer (FNV alone barely moves its high bits).
-func mix(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	return x ^ x>>31
 }

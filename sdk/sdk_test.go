@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +18,7 @@ import (
 	"sync"
 	"testing"
 
+	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 	"github.com/neru-dev/neru/sdk"
 )
 

@@ -4,12 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 	"path"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
+
+	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 )
 
 // captures holds the client-persistence-api requests the real SDKs sent,

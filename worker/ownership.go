@@ -2,12 +2,13 @@ package worker
 
 import (
 	"context"
-	"hash/fnv"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/neru-dev/neru/internal/rendezvous"
 )
 
 // Compare-and-act scripts: a worker only extends or frees a lease it holds.
@@ -68,7 +69,7 @@ func (o *ownership) rebalance(ctx context.Context) error {
 	}
 	want := map[int]bool{}
 	for n := range w.cfg.Partitions {
-		if owner(members, n) == w.cfg.ID {
+		if rendezvous.Owner(members, strconv.Itoa(n)) == w.cfg.ID {
 			want[n] = true
 		}
 	}
@@ -205,31 +206,4 @@ func (o *ownership) releaseAll() {
 		o.drop(n, 0)
 	}
 	o.w.rdb.ZRem(ctx, o.membersKey(), o.w.cfg.ID)
-}
-
-// owner picks a partition's owner among members by rendezvous hashing.
-func owner(members []string, n int) string {
-	var best string
-	var bestScore uint64
-	for _, m := range members {
-		h := fnv.New64a()
-		h.Write([]byte(m))
-		h.Write([]byte{'/'})
-		h.Write([]byte(strconv.Itoa(n)))
-		if s := mix(h.Sum64()); best == "" || s > bestScore {
-			best, bestScore = m, s
-		}
-	}
-	return best
-}
-
-// mix is the splitmix64 finalizer. FNV alone barely changes its high bits
-// between names that differ in one byte, so one member would win almost
-// every partition.
-func mix(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	return x ^ x>>31
 }

@@ -5,7 +5,6 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
-	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 	"io/fs"
 	"net/url"
 	"path"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 	"github.com/neru-dev/neru/listener"
 	"github.com/neru-dev/neru/providers/messages"
 	"github.com/neru-dev/neru/router"

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 	"io/fs"
 	"net/url"
 	"path"
@@ -14,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 	"github.com/neru-dev/neru/listener"
 	"github.com/neru-dev/neru/providers/voice"
 	"github.com/neru-dev/neru/router"
