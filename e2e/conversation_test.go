@@ -84,7 +84,7 @@ func TestConversationListeners(t *testing.T) {
 	rtc(capApp, csEvent("member:joined", "CON-any", 10), 1)  // → vcr onConvEvent (capInstance)
 	rtc(capApp, csEvent("conversation:created", "x", 11), 0) // not a type it asked for
 
-	testenv.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 20*time.Second, func() bool {
 		return len(h.app.requests("/onInboundCall")) == 1 && len(h.app.requests("/goKnock")) == 1 &&
 			len(h.app.requests("/cb_onDTMF")) == 1 && len(h.app.requests("/goLeft")) == 1 && len(tn.app.requests("/onConvEvent")) == 1
 	}, "every listener gets its event")

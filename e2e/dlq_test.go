@@ -64,7 +64,7 @@ func TestDLQReplay(t *testing.T) {
 		h.webhook("/messages/inbound", inboundSMS("447700908000", ourNumber, fmt.Sprint("doomed-", n)))
 	}
 	h.webhook("/messages/inbound", inboundSMS("447700908001", ourNumber, "fine"))
-	testenv.Eventually(t, 10*time.Second, func() bool { return len(h.dead("")) == 3 }, "3 dead deliveries")
+	testenv.Eventually(t, 30*time.Second, func() bool { return len(h.dead("")) == 3 }, "3 dead deliveries")
 	dead := h.dead("?session=" + doomed.ID)
 	if len(dead) != 3 || len(h.dead("?session="+fine.ID)) != 0 {
 		t.Fatalf("dead by session: %+v", dead)
@@ -92,7 +92,7 @@ func TestDLQReplay(t *testing.T) {
 	if code := h.sessAdmin(http.MethodPost, fmt.Sprintf("/instances/e2e/dlq/%d/replay", dead[0].Seq), nil, nil); code != 200 {
 		t.Fatalf("replay: %d", code)
 	}
-	testenv.Eventually(t, 10*time.Second, func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		d := h.dead("")
 		return len(d) == 3 && d[2].ID == dead[0].ID && d[2].Seq != dead[0].Seq
 	}, "the replayed delivery did not die again")
@@ -113,7 +113,7 @@ func TestDLQReplay(t *testing.T) {
 	if err := cli.DLQ(ctx, h.gateway.URL, "e2e", []string{"replay", "--session", doomed.ID}, &out); err != nil || !strings.Contains(out.String(), "replayed 2") {
 		t.Fatalf("neru dlq replay --session: %v %s", err, out.String())
 	}
-	testenv.Eventually(t, 10*time.Second, func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(accepted) == 4

@@ -148,7 +148,7 @@ func TestListenerIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	testenv.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 20*time.Second, func() bool {
 		return len(h.app.requests("/onMessage")) == 1 && len(b.app.requests("/onMessage")) == 1
 	}, "each app gets its own SMS")
 	if !strings.Contains(string(h.app.requests("/onMessage")[0].Body), "for e2e") || !strings.Contains(string(b.app.requests("/onMessage")[0].Body), "for b") {

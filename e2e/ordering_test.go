@@ -129,17 +129,17 @@ func TestPerSessionFIFOUnderFailuresAndRestarts(t *testing.T) {
 	}()
 
 	began := time.Now()
-	testenv.Eventually(t, 30*time.Second, func() bool { a, _ := delivered(); return a >= total*3/10 }, "30%% delivered")
+	testenv.Eventually(t, 120*time.Second, func() bool { a, _ := delivered(); return a >= total*3/10 }, "30%% delivered")
 	t.Logf("30%% after %s", time.Since(began))
 	stop2() // graceful: drains its lanes, hands its partitions over
 	t.Logf("stopped after %s", time.Since(began))
-	testenv.Eventually(t, 30*time.Second, func() bool { a, _ := delivered(); return a >= total*6/10 }, "60%% delivered after the stop")
+	testenv.Eventually(t, 120*time.Second, func() bool { a, _ := delivered(); return a >= total*6/10 }, "60%% delivered after the stop")
 	t.Logf("60%% after %s", time.Since(began))
 	h.startWorker()
 	if err := <-published; err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, 60*time.Second, func() bool { _, hl := delivered(); return hl == healthy },
+	testenv.Eventually(t, 180*time.Second, func() bool { _, hl := delivered(); return hl == healthy },
 		"the %d healthy sessions did not finish while %d sessions were failing", sessions-stuck, stuck)
 	healthyDone := time.Since(began)
 	t.Logf("healthy after %s", healthyDone)
@@ -153,7 +153,7 @@ func TestPerSessionFIFOUnderFailuresAndRestarts(t *testing.T) {
 	}
 	gateOpen = true
 	mu.Unlock()
-	testenv.Eventually(t, 60*time.Second, func() bool { a, _ := delivered(); return a == total }, "every event delivered")
+	testenv.Eventually(t, 180*time.Second, func() bool { a, _ := delivered(); return a == total }, "every event delivered")
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -169,7 +169,7 @@ func TestPerSessionFIFOUnderFailuresAndRestarts(t *testing.T) {
 			}
 		}
 	}
-	testenv.Eventually(t, 10*time.Second, func() bool { return h.streamMsgs() == 0 }, "acked deliveries still in the stream")
+	testenv.Eventually(t, 30*time.Second, func() bool { return h.streamMsgs() == 0 }, "acked deliveries still in the stream")
 	dlq, err := h.p.JS.Stream(ctx, delivery.DLQStream)
 	if err != nil {
 		t.Fatal(err)

@@ -167,7 +167,7 @@ func TestQueueRateAcrossDispatchers(t *testing.T) {
 	h.startQueues(nil)
 	h.startQueues(nil)
 	h.mustQueue(http.MethodPost, "/queue/q1/enqueue", enqueueBody(50, ""))
-	testenv.Eventually(t, 30*time.Second, func() bool { return hits.count() == 50 }, "50 items delivered")
+	testenv.Eventually(t, 120*time.Second, func() bool { return hits.count() == 50 }, "50 items delivered")
 	at := hits.times()
 	if took := at[49].Sub(at[0]); took < 9*time.Second || took > 20*time.Second {
 		t.Fatalf("50 items at 5/s took %s, want about 9.8s", took)
@@ -181,7 +181,7 @@ func TestQueueRateAcrossDispatchers(t *testing.T) {
 	if m := hits.max.Load(); m > 5 {
 		t.Fatalf("%d requests overlapped, maxInflight is 5", m)
 	}
-	testenv.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 20*time.Second, func() bool {
 		d := h.queueDetails("q1")
 		return d.Stats.TotalSent == 50 && d.Stats.CurrentInflight == 0 && d.Stats.TotalEnqueue == 50 && d.Stats.Waiting == 0
 	}, "stats: 50 sent, none in flight")
@@ -199,7 +199,7 @@ func TestQueueRateAcrossDispatchers(t *testing.T) {
 		t.Fatalf("paused queue: %+v", d)
 	}
 	h.mustQueue(http.MethodPut, "/queue/q1/resume", nil)
-	testenv.Eventually(t, 10*time.Second, func() bool { return hits.count() == 60 }, "the rest after resume")
+	testenv.Eventually(t, 30*time.Second, func() bool { return hits.count() == 60 }, "the rest after resume")
 }
 
 // maxInflight binds when the app is slow: with two dispatchers, never more
@@ -213,7 +213,7 @@ func TestQueueMaxInflightAcrossDispatchers(t *testing.T) {
 	fast := &queue.Config{Tick: 50 * time.Millisecond, LeaseTTL: 500 * time.Millisecond}
 	h.startQueues(fast)
 	h.startQueues(&queue.Config{Tick: 50 * time.Millisecond, LeaseTTL: 500 * time.Millisecond})
-	testenv.Eventually(t, 10*time.Second, func() bool { return hits.count() == 12 }, "12 items delivered")
+	testenv.Eventually(t, 30*time.Second, func() bool { return hits.count() == 12 }, "12 items delivered")
 	if m := hits.max.Load(); m != 2 {
 		t.Fatalf("%d requests overlapped, want maxInflight = 2", m)
 	}
@@ -228,7 +228,7 @@ func TestQueueFailuresGoToDeadLetters(t *testing.T) {
 	h.mustQueue(http.MethodPost, "/queue", createQueueBody("q1", 5, 50))
 	h.startQueues(&queue.Config{Tick: 50 * time.Millisecond, LeaseTTL: 500 * time.Millisecond, RetryBackoff: 20 * time.Millisecond})
 	h.mustQueue(http.MethodPost, "/queue/q1/enqueue", []byte(`[{"n":1},{"n":2,"fail":true},{"n":3}]`))
-	testenv.Eventually(t, 10*time.Second, func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		var dl []string
 		_ = json.Unmarshal(h.mustQueue(http.MethodGet, "/queue/q1/deadletter", nil), &dl)
 		return len(dl) == 1

@@ -118,7 +118,7 @@ func TestScheduleIntervalFiresUntilMaxInvocations(t *testing.T) {
 		if n, err := runner.RunOnce(context.Background()); err != nil || n != 1 {
 			t.Fatalf("invocation %d: fired %d, %v", i, n, err)
 		}
-		testenv.Eventually(t, 5*time.Second, func() bool { return len(h.scheduledHits()) == i+1 }, "invocation %d delivered", i)
+		testenv.Eventually(t, 20*time.Second, func() bool { return len(h.scheduledHits()) == i+1 }, "invocation %d delivered", i)
 		if i < 2 {
 			v := get()
 			exec, _ := v["execution"].(map[string]any)
@@ -134,7 +134,7 @@ func TestScheduleIntervalFiresUntilMaxInvocations(t *testing.T) {
 	if v := get(); v["status"] != 404 {
 		t.Fatalf("finished schedule still there: %v", v)
 	}
-	testenv.Eventually(t, 5*time.Second, func() bool { return h.streamMsgs() == 0 }, "stream drained")
+	testenv.Eventually(t, 20*time.Second, func() bool { return h.streamMsgs() == 0 }, "stream drained")
 	hits := h.scheduledHits()
 	if len(hits) != 3 {
 		t.Fatalf("app got %d invocations, want 3", len(hits))
@@ -201,8 +201,8 @@ func TestScheduleCancelAndRestart(t *testing.T) {
 	clk.Set(schedT0.Add(5 * time.Minute))
 	later := h.schedRunner(clk)
 	h.runRunner(later)
-	testenv.Eventually(t, 5*time.Second, func() bool { return len(h.scheduledHits()) == 1 }, "the pending schedule fired")
-	testenv.Eventually(t, 5*time.Second, func() bool { return h.streamMsgs() == 0 && later.Fired() == 1 }, "stream drained, pass settled")
+	testenv.Eventually(t, 20*time.Second, func() bool { return len(h.scheduledHits()) == 1 }, "the pending schedule fired")
+	testenv.Eventually(t, 20*time.Second, func() bool { return h.streamMsgs() == 0 && later.Fired() == 1 }, "stream drained, pass settled")
 	if hits := h.scheduledHits(); len(hits) != 1 || hits[0].Body["job"] != "keep" || later.Fired() != 1 {
 		t.Fatalf("hits %+v, fired %d: want only the uncancelled one-shot", hits, later.Fired())
 	}
@@ -223,11 +223,11 @@ func TestScheduleTwoRunnersFireOnce(t *testing.T) {
 	a, b := h.schedRunner(clk), h.schedRunner(clk)
 	h.runRunner(a)
 	h.runRunner(b)
-	testenv.Eventually(t, 10*time.Second, func() bool { return len(h.scheduledHits()) >= jobs }, "all %d fired", jobs)
-	testenv.Eventually(t, 5*time.Second, func() bool { return h.streamMsgs() == 0 }, "stream drained")
+	testenv.Eventually(t, 30*time.Second, func() bool { return len(h.scheduledHits()) >= jobs }, "all %d fired", jobs)
+	testenv.Eventually(t, 20*time.Second, func() bool { return h.streamMsgs() == 0 }, "stream drained")
 	// A pass counts what it published once it has settled it all, which
 	// may be after the worker delivered it.
-	testenv.Eventually(t, 5*time.Second, func() bool { return a.Fired()+b.Fired() >= jobs }, "runners settled")
+	testenv.Eventually(t, 20*time.Second, func() bool { return a.Fired()+b.Fired() >= jobs }, "runners settled")
 	if n := len(h.scheduledHits()); n != jobs || a.Fired()+b.Fired() != jobs {
 		t.Fatalf("app got %d, runners published %d + %d; want %d once each", n, a.Fired(), b.Fired(), jobs)
 	}

@@ -42,7 +42,7 @@ func TestSeedExampleSendsTheTranscript(t *testing.T) {
 	if status, body := h.webhook("/messages/inbound", inboundSMS("+"+caller, ourNumber, "transcript please")); status != 200 || !strings.Contains(string(body), `"deliveries":1`) {
 		t.Fatalf("sms: %d %s", status, body)
 	}
-	testenv.Eventually(t, 10*time.Second, func() bool { return len(fake.Messages()) == 1 }, "the transcript SMS never reached Vonage")
+	testenv.Eventually(t, 30*time.Second, func() bool { return len(fake.Messages()) == 1 }, "the transcript SMS never reached Vonage")
 	sent := fake.Messages()[0]
 	var msg map[string]string
 	if err := json.Unmarshal(sent.Body, &msg); err != nil {
@@ -53,7 +53,7 @@ func TestSeedExampleSendsTheTranscript(t *testing.T) {
 		t.Fatalf("sent %+v: %s", sent, sent.Body)
 	}
 	// The harness records a request once the handler returned, after the send.
-	testenv.Eventually(t, 5*time.Second, func() bool { return len(h.app.requests("/onMessage")) == 1 }, "/onMessage never completed")
+	testenv.Eventually(t, 20*time.Second, func() bool { return len(h.app.requests("/onMessage")) == 1 }, "/onMessage never completed")
 	if n := len(fake.Messages()); n != 1 {
 		t.Fatalf("%d messages sent, want one", n)
 	}

@@ -101,7 +101,7 @@ func TestSessionExpiry(t *testing.T) {
 		t.Fatalf("before expiry the listener matches: %d %s", code, body)
 	}
 
-	testenv.Eventually(t, 10*time.Second, func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		ls, _ := h.p.Listeners.List(ctx, "e2e", short.ID)
 		n, _ := h.p.Sessions.StateKeys(ctx, "e2e", short.ID)
 		return len(ls) == 0 && n == 0
@@ -142,7 +142,7 @@ func TestSlidingSessions(t *testing.T) {
 	}
 	// Use two of them for 2.5 idle periods: one gets SMS, the other state writes.
 	began, n := time.Now(), 0
-	testenv.Eventually(t, 10*time.Second, func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		n++
 		if code, _ := h.webhook("/messages/inbound", inboundSMS("447700906000", ourNumber, fmt.Sprint("m", n))); code != 200 {
 			t.Fatal(code)
@@ -165,7 +165,7 @@ func TestSlidingSessions(t *testing.T) {
 		t.Fatal("the unused session outlived its idle time")
 	}
 	// Left alone, they end too, listeners and state with them.
-	testenv.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 20*time.Second, func() bool {
 		a, _ := h.p.Listeners.List(ctx, "e2e", byDelivery.ID)
 		b, _ := h.p.Listeners.List(ctx, "e2e", byCommand.ID)
 		k, _ := h.p.Sessions.StateKeys(ctx, "e2e", byCommand.ID)
@@ -234,7 +234,7 @@ func TestSessionAdmin(t *testing.T) {
 	h.startWorker()
 	h.webhook("/messages/inbound", inboundSMS("447700907000", ourNumber, "hello"))
 	var got adminSession
-	testenv.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 20*time.Second, func() bool {
 		got, _ = h.adminSession(ids[0])
 		return len(got.Deliveries) == 2
 	}, "two recorded attempts")

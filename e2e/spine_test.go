@@ -62,7 +62,7 @@ func TestSeedScenario(t *testing.T) {
 	if status, body := h.webhook("/messages/inbound", inboundSMS("+"+caller, ourNumber, "transcript please")); status != 200 || !bytes.Contains(body, []byte(`"deliveries":1`)) {
 		t.Fatalf("caller sms: %d %s", status, body)
 	}
-	testenv.Eventually(t, 5*time.Second, func() bool { return len(h.app.requests("/onMessage")) == 1 }, "SMS never reached /onMessage")
+	testenv.Eventually(t, 20*time.Second, func() bool { return len(h.app.requests("/onMessage")) == 1 }, "SMS never reached /onMessage")
 
 	ev := h.app.requests("/onEvent")
 	msg := h.app.requests("/onMessage")
@@ -94,7 +94,7 @@ func TestVoiceStatusEventDelivered(t *testing.T) {
 		}
 	}
 	h.webhook("/voice/event", statusEvent("CALL-OTHER", "ringing"))
-	testenv.Eventually(t, 5*time.Second, func() bool { return len(h.app.requests("/onEvent")) == 3 }, "3 events for CALL-7")
+	testenv.Eventually(t, 20*time.Second, func() bool { return len(h.app.requests("/onEvent")) == 3 }, "3 events for CALL-7")
 	for i, want := range []string{"ringing", "answered", "completed"} {
 		r := h.app.requests("/onEvent")[i]
 		if !bytes.Contains(r.Body, []byte(`"status":"`+want+`"`)) || r.Session != s.ID {
@@ -120,7 +120,7 @@ func TestRetriedUntilTheAppAccepts(t *testing.T) {
 	})
 	h.startWorker()
 	h.webhook("/messages/inbound", inboundSMS(caller, ourNumber, "retry me"))
-	testenv.Eventually(t, 5*time.Second, func() bool { return len(h.app.requests("/onMessage")) == 3 }, "three attempts")
+	testenv.Eventually(t, 20*time.Second, func() bool { return len(h.app.requests("/onMessage")) == 3 }, "three attempts")
 	got := h.app.requests("/onMessage")
 	for i, r := range got {
 		if r.Attempt != i+1 || r.Delivery != got[0].Delivery || r.Session != s.ID {
@@ -128,7 +128,7 @@ func TestRetriedUntilTheAppAccepts(t *testing.T) {
 		}
 	}
 	// It was acknowledged: nothing is left in the stream.
-	testenv.Eventually(t, 5*time.Second, func() bool { return h.streamMsgs() == 0 }, "delivered message still in the stream")
+	testenv.Eventually(t, 20*time.Second, func() bool { return h.streamMsgs() == 0 }, "delivered message still in the stream")
 }
 
 func TestAppThatKeepsFailingGoesToTheDLQ(t *testing.T) {
@@ -144,7 +144,7 @@ func TestAppThatKeepsFailingGoesToTheDLQ(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, 10*time.Second, func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		info, err := dlq.Info(context.Background())
 		return err == nil && info.State.Msgs == 1
 	}, "dead delivery in NERU_DLQ")
@@ -191,14 +191,14 @@ func TestWorkerRestartLosesNothing(t *testing.T) {
 		}
 	})
 	stop := h.startWorker()
-	testenv.Eventually(t, 10*time.Second, func() bool { return h.app.total() >= 50 }, "first deliveries")
+	testenv.Eventually(t, 30*time.Second, func() bool { return h.app.total() >= 50 }, "first deliveries")
 	stop()
 	close(gate)
 	if n := uniqueDeliveries(h.app.requests("/onMessage")); n >= sessions*perSession {
 		t.Fatalf("all %d delivered before the stop; the test proves nothing", n)
 	}
 	h.startWorker()
-	testenv.Eventually(t, 20*time.Second, func() bool { return uniqueDeliveries(h.app.requests("/onMessage")) == sessions*perSession },
+	testenv.Eventually(t, 60*time.Second, func() bool { return uniqueDeliveries(h.app.requests("/onMessage")) == sessions*perSession },
 		"all %d events delivered after the restart", sessions*perSession)
 	assertSessionOrder(t, h.app.requests("/onMessage"))
 }
@@ -250,7 +250,7 @@ func TestSameWebhookTwiceIsDeliveredOnce(t *testing.T) {
 	}
 	h.startWorker()
 	// Same session, so msg-002 arrives after any copy of msg-001.
-	testenv.Eventually(t, 5*time.Second, func() bool { return len(h.app.requests("/onMessage")) >= 2 }, "both messages")
+	testenv.Eventually(t, 20*time.Second, func() bool { return len(h.app.requests("/onMessage")) >= 2 }, "both messages")
 	if got := h.app.requests("/onMessage"); len(got) != 2 || !bytes.Contains(got[0].Body, []byte("msg-001")) {
 		t.Fatalf("app got %d deliveries, want msg-001 once then msg-002", len(got))
 	}

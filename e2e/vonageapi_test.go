@@ -168,7 +168,7 @@ func TestVonageAPICallbacks(t *testing.T) {
 	if r := h.replay(c, "debug", nil); r.Status != 204 {
 		t.Fatalf("invoke: %d %s", r.Status, r.Body)
 	}
-	testenv.Eventually(t, 5*time.Second, func() bool { return len(h.app.requests("/onInvokeOk")) == 1 }, "success callback")
+	testenv.Eventually(t, 20*time.Second, func() bool { return len(h.app.requests("/onInvokeOk")) == 1 }, "success callback")
 	got := h.app.requests("/onInvokeOk")[0]
 	var out struct {
 		URL, Method string
@@ -184,7 +184,7 @@ func TestVonageAPICallbacks(t *testing.T) {
 	if !errors.As(err, &e) || e.Status != 404 {
 		t.Fatalf("invoke: %v", err)
 	}
-	testenv.Eventually(t, 5*time.Second, func() bool { return len(h.app.requests("/failed")) == 1 }, "error callback")
+	testenv.Eventually(t, 20*time.Second, func() bool { return len(h.app.requests("/failed")) == 1 }, "error callback")
 	if f := h.app.requests("/failed")[0]; f.Session != s.ID || !bytes.Contains(f.Body, []byte(`"status":404`)) || !bytes.Contains(f.Body, []byte(`"error"`)) {
 		t.Fatalf("error callback %s in %s", f.Body, f.Session)
 	}

@@ -464,7 +464,7 @@ func TestAssetsSweepRuns(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- e.g.Run(ctx) }()
 	file := filepath.Join(e.dir, tenantA, "files", "old.txt")
-	testenv.Eventually(t, 5*time.Second, func() bool { _, err := os.Stat(file); return os.IsNotExist(err) }, "the running gateway never swept old.txt")
+	testenv.Eventually(t, 20*time.Second, func() bool { _, err := os.Stat(file); return os.IsNotExist(err) }, "the running gateway never swept old.txt")
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -124,7 +124,7 @@ func TestInflightLimitHoldsAcrossDispatchers(t *testing.T) {
 		l := &loop{wake: make(chan struct{}, 1)}
 		wg.Go(func() { d.serve(loopCtx, r, l) })
 	}
-	testenv.Eventually(t, 10*time.Second, func() bool { return len(a.hits()) == 40 }, "40 items delivered")
+	testenv.Eventually(t, 30*time.Second, func() bool { return len(a.hits()) == 40 }, "40 items delivered")
 	stop()
 	wg.Wait()
 	if m := a.max.Load(); m != 3 {
@@ -137,7 +137,7 @@ func TestInflightLimitHoldsAcrossDispatchers(t *testing.T) {
 		}
 		seen[h.Delivery] = true
 	}
-	testenv.Eventually(t, 2*time.Second, func() bool {
+	testenv.Eventually(t, 10*time.Second, func() bool {
 		d, _ := st.Details(ctx, "inst", "q")
 		return d.Stats.TotalSent == 40 && d.Stats.CurrentInflight == 0
 	}, "all 40 acknowledged")
@@ -164,7 +164,7 @@ func TestFailingItemGoesToDeadLetters(t *testing.T) {
 	}
 	d := newDispatcher(t, st, a, Config{})
 	run(t, d)
-	testenv.Eventually(t, 10*time.Second, func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		dl, _ := st.DeadLetters(ctx, "inst", "q", 10)
 		return len(dl) == 1
 	}, "the failing item in the dead-letter list")
@@ -208,7 +208,7 @@ func TestItemOfADeadDispatcherIsDelivered(t *testing.T) {
 		t.Fatalf("take: %v %+v %v", res, it, err)
 	}
 	run(t, newDispatcher(t, st, a, Config{}))
-	testenv.Eventually(t, 5*time.Second, func() bool { return len(a.hits()) == 2 }, "both items delivered")
+	testenv.Eventually(t, 20*time.Second, func() bool { return len(a.hits()) == 2 }, "both items delivered")
 	if hs := a.hits(); hs[0].Body != `{"n":0}` || hs[1].Body != `{"n":1}` {
 		t.Fatalf("order %+v: the recovered item goes first", hs)
 	}
@@ -230,7 +230,7 @@ func TestShutdownReturnsItemsInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := run(t, newDispatcher(t, st, a, Config{DrainTime: 100 * time.Millisecond}))
-	testenv.Eventually(t, 5*time.Second, func() bool { return a.now.Load() == 1 }, "item in flight")
+	testenv.Eventually(t, 20*time.Second, func() bool { return a.now.Load() == 1 }, "item in flight")
 	stop()
 	d, _ := st.Details(ctx, "inst", "q")
 	if d.Stats.CurrentInflight != 0 || d.Stats.Waiting != 1 || d.Stats.TotalError != 0 {
@@ -259,7 +259,7 @@ func TestDispatchersSplitQueues(t *testing.T) {
 	for _, d := range ds {
 		run(t, d)
 	}
-	testenv.Eventually(t, 10*time.Second, func() bool { return len(a.hits()) == queues*per }, "all items delivered")
+	testenv.Eventually(t, 30*time.Second, func() bool { return len(a.hits()) == queues*per }, "all items delivered")
 	seen := map[string]bool{}
 	for _, h := range a.hits() {
 		if seen[h.Delivery] {

@@ -172,7 +172,7 @@ func TestLifecycle(t *testing.T) {
 					e.listen(t, id, "l-"+id)
 					e.setState(t, id, "k")
 				}
-				testenv.Eventually(t, 5*time.Second, func() bool {
+				testenv.Eventually(t, 20*time.Second, func() bool {
 					alive, _ := e.sessions.Alive(ctx, "i1", []string{"short1", "short2"})
 					return !alive["short1"] && !alive["short2"]
 				}, "short sessions still alive")
@@ -220,7 +220,7 @@ func TestLifecycle(t *testing.T) {
 				}
 				e.setState(t, "slide", "k")
 				// Used continuously for 2.5 idle periods: by commands, then by deliveries.
-				testenv.Eventually(t, 5*time.Second, func() bool {
+				testenv.Eventually(t, 20*time.Second, func() bool {
 					if time.Since(start) < 1200*time.Millisecond {
 						return e.sessions.Touch(ctx, "i1", "slide") != nil
 					}
@@ -236,7 +236,7 @@ func TestLifecycle(t *testing.T) {
 				}
 				// Failures do not extend it, and it ends about a second after its last use.
 				last := time.Now()
-				testenv.Eventually(t, 3*time.Second, func() bool {
+				testenv.Eventually(t, 10*time.Second, func() bool {
 					_ = e.sessions.Record(ctx, []session.Outcome{{InstanceID: "i1", SessionID: "slide", DeliveryID: "d", Status: session.StatusFailed}})
 					_, err := e.sessions.Get(ctx, "i1", "slide")
 					return errors.Is(err, session.ErrNotFound)

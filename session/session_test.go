@@ -63,7 +63,7 @@ func TestExpiredSessionIsGone(t *testing.T) {
 	if _, err := s.Create(ctx, "i1", "short", 50*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, 2*time.Second, func() bool {
+	testenv.Eventually(t, 10*time.Second, func() bool {
 		_, err := s.Get(ctx, "i1", "short")
 		return errors.Is(err, session.ErrNotFound)
 	}, "session still alive after its TTL")

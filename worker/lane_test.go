@@ -99,7 +99,7 @@ func TestDeadHeadWaitsForTheDLQ(t *testing.T) {
 	go func() { done <- w.Run(wctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	testenv.Eventually(t, 10*time.Second, func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(got) == 3
@@ -137,7 +137,7 @@ func TestStalledWorkerFencesItself(t *testing.T) {
 		t.Fatalf("owns %d partitions, want all 8", len(o.owned))
 	}
 	// No further rebalance: the loop is stuck.
-	testenv.Eventually(t, 2*time.Second, func() bool {
+	testenv.Eventually(t, 10*time.Second, func() bool {
 		for _, p := range o.owned {
 			if !p.finished() {
 				return false

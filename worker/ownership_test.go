@@ -64,7 +64,7 @@ func TestTwoWorkersSplitThePartitions(t *testing.T) {
 		return nil
 	}
 	var last error
-	testenv.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 20*time.Second, func() bool {
 		for _, o := range []*ownership{oa, ob} {
 			if err := o.rebalance(ctx); err != nil {
 				t.Fatal(err)
@@ -79,7 +79,7 @@ func TestTwoWorkersSplitThePartitions(t *testing.T) {
 
 	// b leaves: a takes everything over on its next rounds.
 	ob.releaseAll()
-	testenv.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 20*time.Second, func() bool {
 		_ = oa.rebalance(ctx)
 		return len(oa.owned) == 8
 	}, "a did not take over b's partitions")
