@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -17,13 +18,59 @@ import (
 // Store keeps listeners and their indexes in Redis. It is safe for
 // concurrent use.
 type Store struct {
-	rdb redis.UniversalClient
-	ks  string
+	rdb   redis.UniversalClient
+	ks    string
+	cache recordCache
 }
 
 // NewStore returns a Store whose keys start with keyspace.
 func NewStore(rdb redis.UniversalClient, keyspace string) *Store {
-	return &Store{rdb: rdb, ks: keyspace}
+	return &Store{rdb: rdb, ks: keyspace, cache: recordCache{m: map[string]cachedRecord{}}}
+}
+
+// recordCache keeps listener records that matching loaded, for a few
+// seconds, so a busy listener costs its webhooks no record read. It is safe
+// because the index sets, read on every event, stay the authority on which
+// listeners exist: a removed listener leaves the index first and stops
+// matching at once, cached or not. The only staleness is a record replaced
+// under the same id by another process, for at most recordTTL.
+type recordCache struct {
+	mu sync.Mutex
+	m  map[string]cachedRecord
+}
+
+type cachedRecord struct {
+	l   *Listener
+	exp time.Time
+}
+
+const (
+	recordTTL      = 5 * time.Second
+	recordCacheCap = 100_000
+)
+
+func (c *recordCache) get(key string, now time.Time) *Listener {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.m[key]; ok && now.Before(r.exp) {
+		return r.l
+	}
+	return nil
+}
+
+func (c *recordCache) put(key string, l *Listener, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= recordCacheCap {
+		clear(c.m) // crude, but bounded; hot records come straight back
+	}
+	c.m[key] = cachedRecord{l: l, exp: now.Add(recordTTL)}
+}
+
+func (c *recordCache) drop(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, key)
 }
 
 func (s *Store) recKey(inst, id string) string    { return s.ks + "l:{" + inst + ":" + id + "}" }
@@ -49,6 +96,7 @@ func (s *Store) Add(ctx context.Context, l *Listener) error {
 	if err != nil {
 		return err
 	}
+	s.cache.drop(s.recKey(l.InstanceID, l.ID))
 	// Record (and the session and instance sets) before the index: see the
 	// package doc. The GET before the SET (same key, so same node and order)
 	// returns a replaced record, whose index entry may need to go.
@@ -146,6 +194,7 @@ func (s *Store) Remove(ctx context.Context, instanceID, id string) error {
 	if err != nil {
 		return err
 	}
+	s.cache.drop(s.recKey(instanceID, id))
 	// Index first: see the package doc.
 	if err := releaseScript.Run(ctx, s.rdb, []string{s.indexKey(instanceID, l.Key), s.dedupKey(instanceID, l.Key)}, id, dedupField(l)).Err(); err != nil {
 		return fmt.Errorf("listener: remove %s: %w", id, err)
@@ -188,8 +237,10 @@ func (s *Store) RemoveSession(ctx context.Context, instanceID, sessionID string)
 }
 
 // Candidates returns the listeners of an instance indexed under any of keys,
-// oldest first. It costs two pipelined round trips: the index sets, then the
-// records. Filters and session liveness are the caller's to check.
+// oldest first. It costs one pipelined round trip for the index sets and, for
+// records not cached, one more. The returned listeners may be shared with
+// the cache: callers must not modify them. Filters and session liveness are
+// the caller's to check.
 func (s *Store) Candidates(ctx context.Context, instanceID string, keys []string) ([]*Listener, error) {
 	sets := make([]*redis.StringSliceCmd, len(keys))
 	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -214,27 +265,39 @@ func (s *Store) Candidates(ctx context.Context, instanceID string, keys []string
 	if len(hits) == 0 {
 		return nil, nil
 	}
-	recs := make([]*redis.StringCmd, len(hits))
-	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, h := range hits {
-			recs[i] = p.Get(ctx, s.recKey(instanceID, h.id))
-		}
-		return nil
-	}); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("listener: load candidates: %w", err)
-	}
+	now := time.Now()
 	out := make([]*Listener, 0, len(hits))
+	missing := hits[:0:0]
+	for _, h := range hits {
+		if l := s.cache.get(s.recKey(instanceID, h.id), now); l != nil {
+			out = append(out, l)
+		} else {
+			missing = append(missing, h)
+		}
+	}
+	recs := make([]*redis.StringCmd, len(missing))
+	if len(missing) > 0 {
+		if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, h := range missing {
+				recs[i] = p.Get(ctx, s.recKey(instanceID, h.id))
+			}
+			return nil
+		}); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("listener: load candidates: %w", err)
+		}
+	}
 	for i, c := range recs {
 		raw, err := c.Bytes()
 		if errors.Is(err, redis.Nil) {
 			// A dangling index entry left by an interrupted removal.
-			s.rdb.SRem(ctx, s.indexKey(instanceID, hits[i].key), hits[i].id)
+			s.rdb.SRem(ctx, s.indexKey(instanceID, missing[i].key), missing[i].id)
 			continue
 		}
 		l := new(Listener)
 		if err != nil || json.Unmarshal(raw, l) != nil {
 			continue
 		}
+		s.cache.put(s.recKey(instanceID, l.ID), l, now)
 		out = append(out, l)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })

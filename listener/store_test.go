@@ -191,6 +191,23 @@ func TestStore(t *testing.T) {
 					t.Fatalf("%d keys of session s1 left", n)
 				}
 			})
+			t.Run("a removal elsewhere ends matching at once despite the record cache", func(t *testing.T) {
+				rdb, ks := b.Open(t)
+				gateway, admin := listener.NewStore(rdb, ks), listener.NewStore(rdb, ks) // two processes
+				ctx := context.Background()
+				if err := admin.Add(ctx, newListener("i1", "a", "s1", "k")); err != nil {
+					t.Fatal(err)
+				}
+				if got, _ := gateway.Candidates(ctx, "i1", []string{"k"}); len(got) != 1 {
+					t.Fatalf("got %d candidates, want the listener (now cached)", len(got))
+				}
+				if err := admin.Remove(ctx, "i1", "a"); err != nil {
+					t.Fatal(err)
+				}
+				if got, _ := gateway.Candidates(ctx, "i1", []string{"k"}); len(got) != 0 {
+					t.Fatalf("removed listener still matched from the cache")
+				}
+			})
 			t.Run("dangling index entries are skipped and pruned", func(t *testing.T) {
 				rdb, ks := b.Open(t)
 				s := listener.NewStore(rdb, ks)
