@@ -43,4 +43,9 @@
 //
 // A listener's session ending (expiry sweep, admin delete) removes it with
 // RemoveSession.
+//
+// Records that matching loaded are kept in-process for a few seconds
+// (Store.Candidates). The index sets are still read for every event, so a
+// removed listener stops matching at once; only a record replaced under the
+// same id by another process can be stale, for at most those seconds.
 package listener
