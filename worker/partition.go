@@ -31,9 +31,17 @@ type partition struct {
 	done     chan struct{} // closed when every lane has returned
 
 	mu    sync.Mutex
-	lanes map[string][]jetstream.Msg // queued messages per session; head is in flight
-	held  map[uint64]bool            // stream sequences we hold, to drop redeliveries
+	lanes map[string][]*pending // queued messages per session; head is in flight
+	held  map[uint64]bool       // stream sequences we hold, to drop redeliveries
 	wg    sync.WaitGroup
+}
+
+// pending is a message as enqueue decoded it, so a lane never decodes the
+// headers or the ack metadata again.
+type pending struct {
+	msg  jetstream.Msg
+	d    *delivery.Delivery
+	meta *jetstream.MsgMetadata
 }
 
 func consumerName(n int) string { return "part-" + strconv.Itoa(n) }
@@ -63,7 +71,7 @@ func (w *Worker) startPartition(ctx context.Context, n int) (*partition, error) 
 	}
 	p := &partition{
 		n: n, w: w, log: w.log.With("partition", n), done: make(chan struct{}),
-		lanes: map[string][]jetstream.Msg{}, held: map[uint64]bool{},
+		lanes: map[string][]*pending{}, held: map[uint64]bool{},
 	}
 	p.abortCtx, p.abort = context.WithCancel(context.Background())
 	p.stopCtx, p.stop = context.WithCancel(p.abortCtx)
@@ -140,7 +148,7 @@ func (p *partition) enqueue(msg jetstream.Msg) {
 	}
 	p.held[meta.Sequence.Stream] = true
 	q, running := p.lanes[d.SessionID]
-	p.lanes[d.SessionID] = append(q, msg)
+	p.lanes[d.SessionID] = append(q, &pending{msg: msg, d: d, meta: meta})
 	if !running {
 		p.wg.Add(1)
 		go p.runLane(d.SessionID)
@@ -158,15 +166,13 @@ func (p *partition) runLane(session string) {
 			p.mu.Unlock()
 			return
 		}
-		msg := q[0]
+		head := q[0]
 		p.mu.Unlock()
 
-		settled := p.deliver(msg)
+		settled := p.deliver(head)
 
 		p.mu.Lock()
-		if meta, err := msg.Metadata(); err == nil {
-			delete(p.held, meta.Sequence.Stream)
-		}
+		delete(p.held, head.meta.Sequence.Stream)
 		if !settled {
 			// Stopped mid-retry (deliver gives up only then): leave the
 			// whole lane unacked, in order, for whoever owns the partition
@@ -183,11 +189,9 @@ func (p *partition) runLane(session string) {
 // deliver sends msg until it succeeds, is dead, or the partition stops.
 // It reports whether the message was settled (acked); it returns false only
 // when the partition is stopping.
-func (p *partition) deliver(msg jetstream.Msg) bool {
-	w := p.w
-	d, _ := delivery.FromMsg(msg.Headers(), msg.Data())
-	meta, _ := msg.Metadata()
-	attempt := int(meta.NumDelivered) // a redelivery has already been tried before
+func (p *partition) deliver(m *pending) bool {
+	w, msg, d := p.w, m.msg, m.d
+	attempt := int(m.meta.NumDelivered) // a redelivery has already been tried before
 	for ; ; attempt++ {
 		err := w.sendOnce(p.abortCtx, d, attempt)
 		if err == nil {
@@ -215,7 +219,7 @@ func (p *partition) deliver(msg jetstream.Msg) bool {
 			// strand the messages queued behind it: still "held", their
 			// redeliveries would be dropped, and the session's later events
 			// would overtake them.
-			for !p.bury(msg, meta.Sequence.Stream, d, attempt, reason) {
+			for !p.bury(msg, m.meta.Sequence.Stream, d, attempt, reason) {
 				if !p.wait(msg, w.backoff(attempt)) {
 					return false
 				}
