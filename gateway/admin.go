@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -63,7 +64,7 @@ func (g *Gateway) createInstance(c echo.Context) error {
 	if err := decodeStrict(body, &in); err != nil {
 		return err
 	}
-	in.CreatedAt = timeZero
+	in.CreatedAt = time.Time{} // the store sets it; a client cannot
 	if err := g.d.Instances.Create(c.Request().Context(), &in); err != nil {
 		return err
 	}

@@ -181,15 +181,5 @@ func mapError(err error) *httpx.Error {
 	default:
 		return nil
 	}
-	return &httpx.Error{Status: status, Code: codeOf(status), Message: err.Error()}
-}
-
-func codeOf(status int) string {
-	switch status {
-	case http.StatusNotFound:
-		return "not_found"
-	case http.StatusConflict:
-		return "conflict"
-	}
-	return "bad_request"
+	return &httpx.Error{Status: status, Code: httpx.CodeFor(status), Message: err.Error()}
 }

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/neru-dev/neru/internal/httpx"
 )
-
-var timeZero time.Time
 
 // decodeStrict decodes one JSON value, refusing unknown fields, as a 400.
 func decodeStrict(body []byte, v any) error {

@@ -25,8 +25,8 @@ func runAssets(ctx context.Context, args []string) error {
 		return errors.New("usage: neru assets ls [--instance id] [-r] [--limit n] [prefix]")
 	}
 	fs := flags("assets ls")
-	gw := fs.String("gateway", env("NERU_GATEWAY_URL", "http://127.0.0.1:8080"), "gateway base URL (env NERU_GATEWAY_URL); the token comes from NERU_ADMIN_TOKEN")
-	inst := fs.String("instance", env("NERU_INSTANCE", "dev"), "instance id (env NERU_INSTANCE)")
+	gw := gatewayFlag(fs)
+	inst := instanceFlag(fs)
 	recursive := fs.Bool("r", false, "every file below the prefix, not just its direct entries")
 	limit := fs.Int("limit", 1000, "at most this many entries")
 	if err := fs.Parse(args[1:]); err != nil {

@@ -75,3 +75,13 @@ func env(name, def string) string {
 	}
 	return def
 }
+
+// gatewayFlag and instanceFlag are the flags every admin command shares.
+func gatewayFlag(fs *flag.FlagSet) *string {
+	return fs.String("gateway", env("NERU_GATEWAY_URL", "http://127.0.0.1:8080"),
+		"gateway base URL (env NERU_GATEWAY_URL); the token comes from NERU_ADMIN_TOKEN")
+}
+
+func instanceFlag(fs *flag.FlagSet) *string {
+	return fs.String("instance", env("NERU_INSTANCE", "dev"), "instance id (env NERU_INSTANCE)")
+}

@@ -78,7 +78,7 @@ func runInstance(ctx context.Context, args []string) error {
 		return errors.New("usage: neru instance create|list|update|delete [flags]")
 	}
 	fs := flags("instance " + args[0])
-	gw := fs.String("gateway", env("NERU_GATEWAY_URL", "http://127.0.0.1:8080"), "gateway base URL (env NERU_GATEWAY_URL); the token comes from NERU_ADMIN_TOKEN")
+	gw := gatewayFlag(fs)
 	switch args[0] {
 	case "create":
 		var in instanceView

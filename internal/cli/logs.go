@@ -31,8 +31,8 @@ type appLog struct {
 
 func runLogs(ctx context.Context, args []string) error {
 	fs := flags("logs")
-	gw := fs.String("gateway", env("NERU_GATEWAY_URL", "http://127.0.0.1:8080"), "gateway base URL (env NERU_GATEWAY_URL); the token comes from NERU_ADMIN_TOKEN")
-	inst := fs.String("instance", env("NERU_INSTANCE", "dev"), "instance whose app logs to show (env NERU_INSTANCE)")
+	gw := gatewayFlag(fs)
+	inst := instanceFlag(fs)
 	follow := fs.Bool("follow", false, "keep polling for new logs until interrupted")
 	fs.BoolVar(follow, "f", false, "shorthand for --follow")
 	after := fs.Int64("after", 0, "show only logs after this sequence number")

@@ -17,8 +17,8 @@ const queuesUsage = "usage: neru queues [--instance id] [--gateway url] list | s
 
 func runQueues(ctx context.Context, args []string) error {
 	fs := flags("queues")
-	gw := fs.String("gateway", env("NERU_GATEWAY_URL", "http://127.0.0.1:8080"), "gateway base URL (env NERU_GATEWAY_URL); the token comes from NERU_ADMIN_TOKEN")
-	inst := fs.String("instance", env("NERU_INSTANCE", "dev"), "instance id (env NERU_INSTANCE)")
+	gw := gatewayFlag(fs)
+	inst := instanceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

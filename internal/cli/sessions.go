@@ -19,8 +19,8 @@ import (
 // before its subcommand, then runs it.
 func instanceAdmin(ctx context.Context, name string, args []string, run func(ctx context.Context, gatewayURL, instanceID string, args []string, w io.Writer) error) error {
 	fs := flags(name)
-	gw := fs.String("gateway", env("NERU_GATEWAY_URL", "http://127.0.0.1:8080"), "gateway base URL (env NERU_GATEWAY_URL); the token comes from NERU_ADMIN_TOKEN")
-	inst := fs.String("instance", env("NERU_INSTANCE", "dev"), "instance id (env NERU_INSTANCE)")
+	gw := gatewayFlag(fs)
+	inst := instanceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -59,15 +59,18 @@ func classify(err error, mapErr Mapper) *Error {
 	}
 	var ee *echo.HTTPError
 	if errors.As(err, &ee) && ee.Code < 500 {
-		return &Error{Status: ee.Code, Code: codeFor(ee.Code), Message: fmt.Sprint(ee.Message)}
+		return &Error{Status: ee.Code, Code: CodeFor(ee.Code), Message: fmt.Sprint(ee.Message)}
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
 }
 
-func codeFor(status int) string {
+// CodeFor is the stable code of a 4xx status without a more specific one.
+func CodeFor(status int) string {
 	switch status {
 	case http.StatusNotFound:
 		return "not_found"
+	case http.StatusConflict:
+		return "conflict"
 	case http.StatusMethodNotAllowed:
 		return "method_not_allowed"
 	case http.StatusRequestEntityTooLarge:
