@@ -72,7 +72,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		router: router.New(d.Listeners, d.Sessions, d.Publisher, cfg.Partitions),
 		client: delivery.NewClient(cfg.AnswerTimeout, cfg.AllowPrivateNetworks),
 		log:    d.Log,
-		state:  state.NewStore(d.Redis, d.Keyspace, sessionTTL(d.Sessions)),
+		state:  state.NewStore(d.Redis, d.Keyspace, state.SessionTTLFunc(d.Sessions.EnsureExpiry)),
 	}
 	keys := d.VonageKeys
 	if keys == nil && cfg.VonageKeysDir != "" {

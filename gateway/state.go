@@ -1,15 +1,12 @@
 package gateway
 
 import (
-	"context"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/internal/httpx"
-	"github.com/neru-dev/neru/session"
 	"github.com/neru-dev/neru/state"
 )
 
@@ -47,18 +44,4 @@ func (g *Gateway) serveState(c echo.Context, in *instance.Instance) error {
 		return err
 	}
 	return c.JSONBlob(http.StatusOK, reply)
-}
-
-// sessionTTL gives the state store the expiry of the session a state:<id>
-// namespace names. The SDKs use sessions without announcing them (protocol
-// §4), so an unknown session is created with the default lifetime, exactly
-// as a listener registration would. The global session never expires.
-func sessionTTL(sessions *session.Store) state.SessionTTL {
-	return state.SessionTTLFunc(func(ctx context.Context, instanceID, sessionID string) (time.Time, bool, error) {
-		s, err := sessions.Ensure(ctx, instanceID, sessionID)
-		if err != nil {
-			return time.Time{}, false, err
-		}
-		return s.ExpiresAt, !s.ExpiresAt.IsZero(), nil
-	})
 }
