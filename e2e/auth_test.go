@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -161,4 +162,30 @@ func TestJWTAuthentication(t *testing.T) {
 func jsonNum(n int64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+// Verified tokens are remembered until they expire, but a rotated key (or a
+// deleted instance) must still refuse a token signed with the old key.
+func TestRememberedTokenFollowsKeyRotation(t *testing.T) {
+	h := start(t)
+	tn := h.addTenant("rot", "rot-app", "rot-acct")
+	tok := tn.token(t)
+	set := []byte(`{"operation":"SET","namespace":"state:s1","key":"k","args":["\"v\""]}`)
+	for range 2 { // the second call is answered from the remembered verification
+		if r := h.sdkPost("client-persistence-api", "", tok, set); r.Status != 200 {
+			t.Fatalf("valid token: %d %s", r.Status, r.Body)
+		}
+	}
+	ctx := context.Background()
+	if err := h.p.Instances.Delete(ctx, "rot"); err != nil {
+		t.Fatal(err)
+	}
+	rotated := *tn.inst
+	rotated.PublicKey = publicPEM(t, testKey(t, "rot-new"))
+	if err := h.p.Instances.Create(ctx, &rotated); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.sdkPost("client-persistence-api", "", tok, set); r.Status != 401 {
+		t.Fatalf("token signed with the old key after rotation: %d %s, want 401", r.Status, r.Body)
+	}
 }

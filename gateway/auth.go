@@ -10,6 +10,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/neru-dev/neru/instance"
@@ -66,6 +67,10 @@ func (g *Gateway) authenticate(r *http.Request) (*instance.Instance, error) {
 	if err != nil || in.PublicKey == "" {
 		return nil, errUnauthorized
 	}
+	now := time.Now()
+	if g.verified.ok(token, in, now) {
+		return in, nil
+	}
 	key, err := instance.ParsePublicKey(in.PublicKey)
 	if err != nil {
 		return nil, errUnauthorized
@@ -78,14 +83,48 @@ func (g *Gateway) authenticate(r *http.Request) (*instance.Instance, error) {
 	if rsa.VerifyPKCS1v15(key, crypto.SHA256, sum[:], sig) != nil {
 		return nil, errUnauthorized
 	}
-	now := time.Now()
 	if cl.Exp == 0 || now.After(time.Unix(cl.Exp, 0).Add(clockSkew)) || time.Unix(cl.Iat, 0).After(now.Add(clockSkew)) {
 		return nil, errUnauthorized
 	}
 	if cl.Aud != "" && cl.Aud != "provider" {
 		return nil, errUnauthorized
 	}
+	g.verified.add(token, in, time.Unix(cl.Exp, 0).Add(clockSkew))
 	return in, nil
+}
+
+// verifiedTokens remembers tokens whose signature checked out, until they
+// expire. An SDK process reuses one token for about 280 s and vcr follows
+// every call with a log submission, so without it each call paid for two
+// PEM parses and RSA verifications. A hit still resolves the instance from
+// the token's claims and requires the same public key, so a deleted
+// instance or a rotated key takes effect as before.
+type verifiedTokens struct {
+	mu sync.Mutex
+	m  map[string]verifiedToken
+}
+
+type verifiedToken struct {
+	instanceID, publicKey string
+	until                 time.Time
+}
+
+const verifiedTokensCap = 10_000
+
+func (v *verifiedTokens) ok(token string, in *instance.Instance, now time.Time) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	t, hit := v.m[token]
+	return hit && now.Before(t.until) && t.instanceID == in.ID && t.publicKey == in.PublicKey
+}
+
+func (v *verifiedTokens) add(token string, in *instance.Instance, until time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil || len(v.m) >= verifiedTokensCap {
+		v.m = map[string]verifiedToken{} // bounded; live tokens come straight back
+	}
+	v.m[token] = verifiedToken{instanceID: in.ID, publicKey: in.PublicKey, until: until}
 }
 
 // tokenInstance picks the instance whose key must have signed the token:

@@ -58,6 +58,7 @@ type Gateway struct {
 	links  *assets.Linker // signs vonage-assets download links
 
 	public, command *echo.Echo
+	verified        verifiedTokens // RS256 tokens already checked (auth.go)
 }
 
 // New builds a gateway.
