@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"github.com/neru-dev/neru/internal/parsetest"
 	"io/fs"
 	"net/url"
 	"path"
@@ -49,30 +50,12 @@ func webhookFiles(t testing.TB) []string {
 	return names
 }
 
-// sameKeys compares key sets: order carries no meaning, repeats do.
-func sameKeys(got, want []string) bool {
-	g, w := slices.Clone(got), slices.Clone(want)
-	slices.Sort(g)
-	slices.Sort(w)
-	return slices.Equal(g, w)
-}
-
-// sameBytes reports whether the event body is the very slice that was parsed.
-func sameBytes(a, b []byte) bool {
-	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
-}
-
 func TestParseInbound(t *testing.T) {
-	tests := []struct {
-		file    string
-		id      string
-		keys    []string
-		wantErr string // substring of the error; empty: must parse
-	}{
+	tests := []parsetest.Case{
 		{
-			file: "inbound-sms.json",
-			id:   "msg-in:aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab",
-			keys: []string{
+			File: "inbound-sms.json",
+			ID:   "msg-in:aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab",
+			Keys: []string{
 				"msg-in|sms|447700900000|447700900001",
 				"msg-in|sms|447700900000|*",
 				"msg-in|sms|*|447700900001",
@@ -84,9 +67,9 @@ func TestParseInbound(t *testing.T) {
 			},
 		},
 		{
-			file: "inbound-sms-other-sender.json",
-			id:   "msg-in:5d1c3a4e-7b1f-4f64-9a9e-2b3c4d5e6f70",
-			keys: []string{
+			File: "inbound-sms-other-sender.json",
+			ID:   "msg-in:5d1c3a4e-7b1f-4f64-9a9e-2b3c4d5e6f70",
+			Keys: []string{
 				"msg-in|sms|447700900000|447700900999",
 				"msg-in|sms|447700900000|*",
 				"msg-in|sms|*|447700900999",
@@ -98,9 +81,9 @@ func TestParseInbound(t *testing.T) {
 			},
 		},
 		{
-			file: "inbound-whatsapp-text.json",
-			id:   "msg-in:3f9c2e1a-5b7d-4e8f-9a0b-1c2d3e4f5a6b",
-			keys: []string{
+			File: "inbound-whatsapp-text.json",
+			ID:   "msg-in:3f9c2e1a-5b7d-4e8f-9a0b-1c2d3e4f5a6b",
+			Keys: []string{
 				"msg-in|whatsapp|447700900000|447700900001",
 				"msg-in|whatsapp|447700900000|*",
 				"msg-in|whatsapp|*|447700900001",
@@ -112,9 +95,9 @@ func TestParseInbound(t *testing.T) {
 			},
 		},
 		{
-			file: "inbound-whatsapp-image.json",
-			id:   "msg-in:8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d",
-			keys: []string{
+			File: "inbound-whatsapp-image.json",
+			ID:   "msg-in:8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d",
+			Keys: []string{
 				"msg-in|whatsapp|447700900000|447700900001",
 				"msg-in|whatsapp|447700900000|*",
 				"msg-in|whatsapp|*|447700900001",
@@ -126,9 +109,9 @@ func TestParseInbound(t *testing.T) {
 			},
 		},
 		{
-			file: "inbound-mms-image.json",
-			id:   "msg-in:c0ffee00-1234-4abc-8def-0123456789ab",
-			keys: []string{
+			File: "inbound-mms-image.json",
+			ID:   "msg-in:c0ffee00-1234-4abc-8def-0123456789ab",
+			Keys: []string{
 				"msg-in|mms|14155550100|14155550101",
 				"msg-in|mms|14155550100|*",
 				"msg-in|mms|*|14155550101",
@@ -140,9 +123,9 @@ func TestParseInbound(t *testing.T) {
 			},
 		},
 		{
-			file: "inbound-viber.json",
-			id:   "msg-in:1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
-			keys: []string{
+			File: "inbound-viber.json",
+			ID:   "msg-in:1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+			Keys: []string{
 				"msg-in|viber_service|16273|447700900001",
 				"msg-in|viber_service|16273|*",
 				"msg-in|viber_service|*|447700900001",
@@ -154,9 +137,9 @@ func TestParseInbound(t *testing.T) {
 			},
 		},
 		{
-			file: "inbound-messenger.json",
-			id:   "msg-in:2b3c4d5e-6f70-4819-a2b3-c4d5e6f7a8b9",
-			keys: []string{
+			File: "inbound-messenger.json",
+			ID:   "msg-in:2b3c4d5e-6f70-4819-a2b3-c4d5e6f7a8b9",
+			Keys: []string{
 				"msg-in|messenger|107083064136738|5425830904155421",
 				"msg-in|messenger|107083064136738|*",
 				"msg-in|messenger|*|5425830904155421",
@@ -169,9 +152,9 @@ func TestParseInbound(t *testing.T) {
 		},
 		{
 			// v0.1: no channel field; to/from are {type, number} objects.
-			file: "inbound-v0.1-sms.json",
-			id:   "msg-in:9c8b7a6f-5e4d-4c3b-a2a1-f0e9d8c7b6a5",
-			keys: []string{
+			File: "inbound-v0.1-sms.json",
+			ID:   "msg-in:9c8b7a6f-5e4d-4c3b-a2a1-f0e9d8c7b6a5",
+			Keys: []string{
 				"msg-in|sms|447700900000|447700900001",
 				"msg-in|sms|447700900000|*",
 				"msg-in|sms|*|447700900001",
@@ -185,9 +168,9 @@ func TestParseInbound(t *testing.T) {
 		{
 			// v0.1 Viber: type "viber_service_msg" is the v1 channel
 			// "viber_service"; "to" is an {id} rather than a {number}.
-			file: "inbound-v0.1-viber.json",
-			id:   "msg-in:7d6c5b4a-3928-4716-b5a4-938271605f4e",
-			keys: []string{
+			File: "inbound-v0.1-viber.json",
+			ID:   "msg-in:7d6c5b4a-3928-4716-b5a4-938271605f4e",
+			Keys: []string{
 				"msg-in|viber_service|16273|447700900001",
 				"msg-in|viber_service|16273|*",
 				"msg-in|viber_service|*|447700900001",
@@ -199,69 +182,35 @@ func TestParseInbound(t *testing.T) {
 			},
 		},
 		{
-			// A sender equal to the wildcard must not repeat keys: each
+			// A sender equal to the wildcard must not repeat Keys: each
 			// repeat would make the store return the same listener twice.
-			file: "edge-wildcard-sender.json",
-			id:   "msg-in:aaaaaaaa-bbbb-4ccc-8ddd-0123456789b2",
-			keys: []string{
+			File: "edge-wildcard-sender.json",
+			ID:   "msg-in:aaaaaaaa-bbbb-4ccc-8ddd-0123456789b2",
+			Keys: []string{
 				"msg-in|sms|447700900000|*",
 				"msg-in|sms|*|*",
 				"msg-in|*|447700900000|*",
 				"msg-in|*|*|*",
 			},
 		},
-		{file: "malformed-not-json.json", wantErr: "invalid character"},
-		{file: "malformed-array.json", wantErr: "cannot unmarshal array"},
-		{file: "malformed-missing-message-uuid.json", wantErr: "message_uuid is required"},
-		{file: "malformed-missing-channel.json", wantErr: "channel is required"},
-		{file: "malformed-missing-from.json", wantErr: "to and from are required"},
-		{file: "malformed-pipe-in-number.json", wantErr: "may not contain |"},
-		{file: "malformed-number-not-string.json", wantErr: "string or a {type, number} object"},
+		{File: "malformed-not-json.json", WantErr: "invalid character"},
+		{File: "malformed-array.json", WantErr: "cannot unmarshal array"},
+		{File: "malformed-missing-message-uuid.json", WantErr: "message_uuid is required"},
+		{File: "malformed-missing-channel.json", WantErr: "channel is required"},
+		{File: "malformed-missing-from.json", WantErr: "to and from are required"},
+		{File: "malformed-pipe-in-number.json", WantErr: "may not contain |"},
+		{File: "malformed-number-not-string.json", WantErr: "string or a {type, number} object"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.file, func(t *testing.T) {
-			body := load(t, tt.file)
-			ev, err := messages.ParseInbound(body)
-			if tt.wantErr != "" {
-				if !errors.Is(err, messages.ErrBadWebhook) || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want ErrBadWebhook containing %q", err, tt.wantErr)
-				}
-				if ev != nil {
-					t.Fatalf("event %+v returned with an error", ev)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ev.Kind != messages.KindInbound {
-				t.Errorf("kind = %q, want %q", ev.Kind, messages.KindInbound)
-			}
-			if ev.ID != tt.id {
-				t.Errorf("id = %q, want %q", ev.ID, tt.id)
-			}
-			if !sameKeys(ev.Keys, tt.keys) {
-				t.Errorf("keys:\n got %q\nwant %q", ev.Keys, tt.keys)
-			}
-			if !sameBytes(ev.Body, body) {
-				t.Error("body is not the bytes that were parsed")
-			}
-		})
-	}
+	parsetest.Run(t, messages.ParseInbound, messages.KindInbound, messages.ErrBadWebhook, load, tests, nil)
 }
 
 func TestParseStatus(t *testing.T) {
-	tests := []struct {
-		file    string
-		id      string
-		keys    []string
-		wantErr string
-	}{
+	tests := []parsetest.Case{
 		{
 			// Status keys run from our number (the sender) to the recipient.
-			file: "status-submitted.json",
-			id:   "msg-ev:aaaaaaaa-bbbb-4ccc-8ddd-0123456789ac:submitted:2025-02-03T12:14:26Z",
-			keys: []string{
+			File: "status-submitted.json",
+			ID:   "msg-ev:aaaaaaaa-bbbb-4ccc-8ddd-0123456789ac:submitted:2025-02-03T12:14:26Z",
+			Keys: []string{
 				"msg-ev|sms|447700900000|447700900001",
 				"msg-ev|sms|447700900000|*",
 				"msg-ev|sms|*|447700900001",
@@ -274,9 +223,9 @@ func TestParseStatus(t *testing.T) {
 		},
 		{
 			// Same message, later status: a different event id.
-			file: "status-delivered.json",
-			id:   "msg-ev:aaaaaaaa-bbbb-4ccc-8ddd-0123456789ac:delivered:2025-02-03T12:14:29Z",
-			keys: []string{
+			File: "status-delivered.json",
+			ID:   "msg-ev:aaaaaaaa-bbbb-4ccc-8ddd-0123456789ac:delivered:2025-02-03T12:14:29Z",
+			Keys: []string{
 				"msg-ev|sms|447700900000|447700900001",
 				"msg-ev|sms|447700900000|*",
 				"msg-ev|sms|*|447700900001",
@@ -288,9 +237,9 @@ func TestParseStatus(t *testing.T) {
 			},
 		},
 		{
-			file: "status-rejected.json",
-			id:   "msg-ev:6e5d4c3b-2a19-4807-96f5-e4d3c2b1a090:rejected:2025-02-03T12:40:00Z",
-			keys: []string{
+			File: "status-rejected.json",
+			ID:   "msg-ev:6e5d4c3b-2a19-4807-96f5-e4d3c2b1a090:rejected:2025-02-03T12:40:00Z",
+			Keys: []string{
 				"msg-ev|whatsapp|447700900000|447700900001",
 				"msg-ev|whatsapp|447700900000|*",
 				"msg-ev|whatsapp|*|447700900001",
@@ -301,41 +250,15 @@ func TestParseStatus(t *testing.T) {
 				"msg-ev|*|*|*",
 			},
 		},
-		{file: "malformed-status-without-status.json", wantErr: "status is required"},
-		{file: "inbound-sms.json", wantErr: "status is required"},
-		{file: "malformed-not-json.json", wantErr: "invalid character"},
-		{file: "malformed-array.json", wantErr: "cannot unmarshal array"},
-		{file: "malformed-missing-message-uuid.json", wantErr: "message_uuid is required"},
-		{file: "malformed-missing-channel.json", wantErr: "channel is required"},
-		{file: "malformed-pipe-in-number.json", wantErr: "may not contain |"},
+		{File: "malformed-status-without-status.json", WantErr: "status is required"},
+		{File: "inbound-sms.json", WantErr: "status is required"},
+		{File: "malformed-not-json.json", WantErr: "invalid character"},
+		{File: "malformed-array.json", WantErr: "cannot unmarshal array"},
+		{File: "malformed-missing-message-uuid.json", WantErr: "message_uuid is required"},
+		{File: "malformed-missing-channel.json", WantErr: "channel is required"},
+		{File: "malformed-pipe-in-number.json", WantErr: "may not contain |"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.file, func(t *testing.T) {
-			body := load(t, tt.file)
-			ev, err := messages.ParseStatus(body)
-			if tt.wantErr != "" {
-				if !errors.Is(err, messages.ErrBadWebhook) || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want ErrBadWebhook containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ev.Kind != messages.KindStatus {
-				t.Errorf("kind = %q, want %q", ev.Kind, messages.KindStatus)
-			}
-			if ev.ID != tt.id {
-				t.Errorf("id = %q, want %q", ev.ID, tt.id)
-			}
-			if !sameKeys(ev.Keys, tt.keys) {
-				t.Errorf("keys:\n got %q\nwant %q", ev.Keys, tt.keys)
-			}
-			if !sameBytes(ev.Body, body) {
-				t.Error("body is not the bytes that were parsed")
-			}
-		})
-	}
+	parsetest.Run(t, messages.ParseStatus, messages.KindStatus, messages.ErrBadWebhook, load, tests, nil)
 }
 
 // capture is the part of an SDK capture file (../shared/sdk-captures) the
@@ -624,8 +547,8 @@ func checkEvent(t *testing.T, orig, body []byte, ev *router.Event, err error, ki
 	if !bytes.Equal(body, orig) {
 		t.Fatal("parser modified its input")
 	}
-	if ev.Kind != kind || ev.ID == "" || !sameBytes(ev.Body, body) {
-		t.Fatalf("bad event: kind %q id %q body changed %v", ev.Kind, ev.ID, !sameBytes(ev.Body, body))
+	if ev.Kind != kind || ev.ID == "" || !parsetest.SameBody(ev.Body, body) {
+		t.Fatalf("bad event: kind %q id %q body changed %v", ev.Kind, ev.ID, !parsetest.SameBody(ev.Body, body))
 	}
 	seen := map[string]bool{}
 	for _, k := range ev.Keys {

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"github.com/neru-dev/neru/internal/parsetest"
+	"github.com/neru-dev/neru/router"
 	"path"
 	"slices"
 	"strings"
@@ -22,16 +24,12 @@ func TestParseRTC(t *testing.T) {
 		"cs-knock|447700900000|447700900001", "cs-knock|447700900000|*",
 		"cs-knock|*|447700900001", "cs-knock|*|*",
 	}
-	tests := []struct {
-		file    string
-		keys    []string
-		wantErr string
-	}{
-		{file: "rtc-knocking.json", keys: knock},
+	tests := []parsetest.Case{
+		{File: "rtc-knocking.json", Keys: knock},
 		{
 			// "+" is dropped from numbers, as for messages and answers.
-			file: "rtc-knocking-plus.json",
-			keys: []string{
+			File: "rtc-knocking-plus.json",
+			Keys: []string{
 				"cs-ev|*",
 				"cs-knock|442079460000|447700900002", "cs-knock|442079460000|*",
 				"cs-knock|*|447700900002", "cs-knock|*|*",
@@ -39,47 +37,24 @@ func TestParseRTC(t *testing.T) {
 		},
 		{
 			// SIP ends carry a URI, not a number: only "any number" listeners.
-			file: "rtc-knocking-sip.json",
-			keys: []string{"cs-ev|*", "cs-knock|*|*"},
+			File: "rtc-knocking-sip.json",
+			Keys: []string{"cs-ev|*", "cs-knock|*|*"},
 		},
-		{file: "rtc-member-joined.json", keys: []string{"cs-ev|*", "cs-ev|conv|" + csConv}},
-		{file: "rtc-audio-dtmf.json", keys: []string{"cs-ev|*", "cs-ev|conv|" + csConv}},
-		{file: "rtc-conversation-created.json", keys: []string{"cs-ev|*", "cs-ev|conv|CON-0b1c2d3e-4f50-4a6b-9c8d-7e6f5a4b3c2d"}},
-		{file: "malformed-rtc-no-type.json", wantErr: "type is required"},
-		{file: "malformed-rtc-pipe.json", wantErr: "may not contain |"},
-		{file: "malformed-not-json.json", wantErr: "invalid character"},
-		{file: "malformed-array.json", wantErr: "cannot unmarshal array"},
+		{File: "rtc-member-joined.json", Keys: []string{"cs-ev|*", "cs-ev|conv|" + csConv}},
+		{File: "rtc-audio-dtmf.json", Keys: []string{"cs-ev|*", "cs-ev|conv|" + csConv}},
+		{File: "rtc-conversation-created.json", Keys: []string{"cs-ev|*", "cs-ev|conv|CON-0b1c2d3e-4f50-4a6b-9c8d-7e6f5a4b3c2d"}},
+		{File: "malformed-rtc-no-type.json", WantErr: "type is required"},
+		{File: "malformed-rtc-pipe.json", WantErr: "may not contain |"},
+		{File: "malformed-not-json.json", WantErr: "invalid character"},
+		{File: "malformed-array.json", WantErr: "cannot unmarshal array"},
 		// A Voice API event is not a Conversation API event.
-		{file: "event-started.json", wantErr: "type is required"},
+		{File: "event-started.json", WantErr: "type is required"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.file, func(t *testing.T) {
-			body := load(t, tt.file)
-			ev, err := voice.ParseRTC(body)
-			if tt.wantErr != "" {
-				if !errors.Is(err, voice.ErrBadWebhook) || !strings.Contains(err.Error(), tt.wantErr) || ev != nil {
-					t.Fatalf("ParseRTC = %v, %v; want ErrBadWebhook containing %q", ev, err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ev.Kind != voice.KindRTC || !strings.HasPrefix(ev.ID, "cs:") {
-				t.Errorf("kind, id = %q, %q", ev.Kind, ev.ID)
-			}
-			if !sameKeys(ev.Keys, tt.keys) {
-				t.Errorf("keys:\n got %q\nwant %q", ev.Keys, tt.keys)
-			}
-			if !sameBytes(ev.Body, body) {
-				t.Error("body is not the bytes that were parsed")
-			}
-			again, err := voice.ParseRTC(bytes.Clone(body))
-			if err != nil || again.ID != ev.ID {
-				t.Errorf("a retry has id %v (%v), want %q", again, err, ev.ID)
-			}
-		})
-	}
+	parsetest.Run(t, voice.ParseRTC, voice.KindRTC, voice.ErrBadWebhook, load, tests, func(t *testing.T, _ parsetest.Case, ev *router.Event) {
+		if !strings.HasPrefix(ev.ID, "cs:") {
+			t.Errorf("id = %q, want a cs: id", ev.ID)
+		}
+	})
 }
 
 func TestConversationListenerFromSDKCaptures(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"github.com/neru-dev/neru/internal/parsetest"
 	"io/fs"
 	"net/url"
 	"path"
@@ -40,91 +41,44 @@ func load(t testing.TB, name string) []byte {
 	return b
 }
 
-// sameKeys compares key sets: order carries no meaning, repeats do.
-func sameKeys(got, want []string) bool {
-	g, w := slices.Clone(got), slices.Clone(want)
-	slices.Sort(g)
-	slices.Sort(w)
-	return slices.Equal(g, w)
-}
-
-// sameBytes reports whether the event body is the very slice that was parsed.
-func sameBytes(a, b []byte) bool {
-	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
-}
-
 const (
 	leg  = "63f61863-4a51-4f6b-86e1-46edebcf9356"
 	conv = "CON-f972836a-550f-45fa-956c-12a2ab5b7d22"
 )
 
 func TestParseAnswer(t *testing.T) {
-	tests := []struct {
-		file    string
-		id      string
-		keys    []string
-		wantErr string
-	}{
+	tests := []parsetest.Case{
 		{
-			file: "answer.json",
-			id:   "answer:" + leg,
-			keys: []string{"vapi-answer|*", "vapi-answer|447700900000"},
+			File: "answer.json",
+			ID:   "answer:" + leg,
+			Keys: []string{"vapi-answer|*", "vapi-answer|447700900000"},
 		},
 		{
-			file: "answer-sip.json",
-			id:   "answer:0e1d2c3b-4a59-4687-9766-a5b4c3d2e1f0",
-			keys: []string{"vapi-answer|*", "vapi-answer|442079460000"},
+			File: "answer-sip.json",
+			ID:   "answer:0e1d2c3b-4a59-4687-9766-a5b4c3d2e1f0",
+			Keys: []string{"vapi-answer|*", "vapi-answer|442079460000"},
 		},
 		{
 			// A Client SDK call has from_user and no from; routing uses "to".
-			file: "answer-client-sdk.json",
-			id:   "answer:4f3e2d1c-0b9a-4877-a665-544332211000",
-			keys: []string{"vapi-answer|*", "vapi-answer|447700900000"},
+			File: "answer-client-sdk.json",
+			ID:   "answer:4f3e2d1c-0b9a-4877-a665-544332211000",
+			Keys: []string{"vapi-answer|*", "vapi-answer|447700900000"},
 		},
 		{
 			// A websocket URI with "|" is no number: the call still reaches
 			// the every-call listeners instead of failing.
-			file: "event-websocket-to-pipe.json",
-			id:   "answer:7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d",
-			keys: []string{"vapi-answer|*"},
+			File: "event-websocket-to-pipe.json",
+			ID:   "answer:7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d",
+			Keys: []string{"vapi-answer|*"},
 		},
-		{file: "event-record.json", wantErr: "uuid is required"},
-		{file: "malformed-missing-uuid.json", wantErr: "uuid is required"},
-		{file: "malformed-not-json.json", wantErr: "invalid character"},
-		{file: "malformed-array.json", wantErr: "cannot unmarshal array"},
-		{file: "malformed-pipe-in-uuid.json", wantErr: "may not contain |"},
-		{file: "malformed-to-not-string.json", wantErr: "cannot unmarshal number"},
+		{File: "event-record.json", WantErr: "uuid is required"},
+		{File: "malformed-missing-uuid.json", WantErr: "uuid is required"},
+		{File: "malformed-not-json.json", WantErr: "invalid character"},
+		{File: "malformed-array.json", WantErr: "cannot unmarshal array"},
+		{File: "malformed-pipe-in-uuid.json", WantErr: "may not contain |"},
+		{File: "malformed-to-not-string.json", WantErr: "cannot unmarshal number"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.file, func(t *testing.T) {
-			body := load(t, tt.file)
-			ev, err := voice.ParseAnswer(body)
-			if tt.wantErr != "" {
-				if !errors.Is(err, voice.ErrBadWebhook) || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want ErrBadWebhook containing %q", err, tt.wantErr)
-				}
-				if ev != nil {
-					t.Fatalf("event %+v returned with an error", ev)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ev.Kind != voice.KindAnswer {
-				t.Errorf("kind = %q, want %q", ev.Kind, voice.KindAnswer)
-			}
-			if ev.ID != tt.id {
-				t.Errorf("id = %q, want %q", ev.ID, tt.id)
-			}
-			if !sameKeys(ev.Keys, tt.keys) {
-				t.Errorf("keys:\n got %q\nwant %q", ev.Keys, tt.keys)
-			}
-			if !sameBytes(ev.Body, body) {
-				t.Error("body is not the bytes that were parsed")
-			}
-		})
-	}
+	parsetest.Run(t, voice.ParseAnswer, voice.KindAnswer, voice.ErrBadWebhook, load, tests, nil)
 }
 
 func TestParseEvent(t *testing.T) {
@@ -160,41 +114,18 @@ func TestParseEvent(t *testing.T) {
 		{file: "malformed-array.json", wantErr: "cannot unmarshal array"},
 		{file: "malformed-to-not-string.json", wantErr: "cannot unmarshal number"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.file, func(t *testing.T) {
-			body := load(t, tt.file)
-			ev, input, err := voice.ParseEvent(body)
-			if tt.wantErr != "" {
-				if !errors.Is(err, voice.ErrBadWebhook) || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want ErrBadWebhook containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ev.Kind != voice.KindEvent {
-				t.Errorf("kind = %q, want %q", ev.Kind, voice.KindEvent)
-			}
-			if ev.ID != tt.id {
-				t.Errorf("id = %q, want %q", ev.ID, tt.id)
-			}
-			if input != tt.input {
-				t.Errorf("input = %v, want %v", input, tt.input)
-			}
-			if !sameKeys(ev.Keys, tt.keys) {
-				t.Errorf("keys:\n got %q\nwant %q", ev.Keys, tt.keys)
-			}
-			if !sameBytes(ev.Body, body) {
-				t.Error("body is not the bytes that were parsed")
-			}
-			// A retry is the same bytes in a new buffer: same id.
-			again, _, err := voice.ParseEvent(bytes.Clone(body))
-			if err != nil || again.ID != ev.ID {
-				t.Errorf("retry id = %v, %v; want %q", again, err, ev.ID)
-			}
-		})
+	cases := make([]parsetest.Case, len(tests))
+	input := map[string]bool{}
+	for i, tt := range tests {
+		cases[i] = parsetest.Case{File: tt.file, ID: tt.id, Keys: tt.keys, WantErr: tt.wantErr}
+		input[tt.file] = tt.input
 	}
+	parse := func(b []byte) (*router.Event, error) { ev, _, err := voice.ParseEvent(b); return ev, err }
+	parsetest.Run(t, parse, voice.KindEvent, voice.ErrBadWebhook, load, cases, func(t *testing.T, c parsetest.Case, ev *router.Event) {
+		if _, got, _ := voice.ParseEvent(ev.Body); got != input[c.File] {
+			t.Errorf("input = %v, want %v", got, input[c.File])
+		}
+	})
 }
 
 // capture is the part of an SDK capture file the tests read.
@@ -431,8 +362,8 @@ func checkCommon(t *testing.T, orig, body []byte, ev *router.Event, err error, k
 	if !bytes.Equal(body, orig) {
 		t.Fatal("parser modified its input")
 	}
-	if ev.Kind != kind || !sameBytes(ev.Body, body) {
-		t.Fatalf("bad event: kind %q, body changed %v", ev.Kind, !sameBytes(ev.Body, body))
+	if ev.Kind != kind || !parsetest.SameBody(ev.Body, body) {
+		t.Fatalf("bad event: kind %q, body changed %v", ev.Kind, !parsetest.SameBody(ev.Body, body))
 	}
 	if !slices.Contains(ev.Keys, catchAll) {
 		t.Fatalf("no %q in %q", catchAll, ev.Keys)
