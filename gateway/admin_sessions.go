@@ -37,8 +37,8 @@ func (g *Gateway) touchSession(ctx context.Context, inst *instance.Instance, id 
 func (g *Gateway) routeSessions(a *echo.Group) {
 	a.GET("/instances/:id/sessions", g.listSessions)
 	a.GET("/instances/:id/sessions/:sid", g.getSession)
-	a.POST("/instances/:id/sessions/:sid/reset", g.resetSession)
-	a.DELETE("/instances/:id/sessions/:sid", g.deleteSession)
+	a.POST("/instances/:id/sessions/:sid/reset", g.sessionOp(g.d.Sessions.Reset))
+	a.DELETE("/instances/:id/sessions/:sid", g.sessionOp(g.d.Sessions.Delete))
 }
 
 func (g *Gateway) updateInstance(c echo.Context) error {
@@ -159,34 +159,22 @@ func (g *Gateway) getSession(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// resetSession clears a session's state and keeps its listeners.
-func (g *Gateway) resetSession(c echo.Context) error {
-	in, err := g.adminInstance(c)
-	if err != nil {
-		return err
+// sessionOp serves an admin call that applies op to one session and
+// answers 204: reset (clear state, keep listeners) and delete (listeners,
+// state and record).
+func (g *Gateway) sessionOp(op func(ctx context.Context, instanceID, sessionID string) error) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		in, err := g.adminInstance(c)
+		if err != nil {
+			return err
+		}
+		sid, err := sessionParam(c)
+		if err != nil {
+			return err
+		}
+		if err := op(c.Request().Context(), in.ID, sid); err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusNoContent)
 	}
-	sid, err := sessionParam(c)
-	if err != nil {
-		return err
-	}
-	if err := g.d.Sessions.Reset(c.Request().Context(), in.ID, sid); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
-}
-
-// deleteSession ends a session now: listeners, state and record.
-func (g *Gateway) deleteSession(c echo.Context) error {
-	in, err := g.adminInstance(c)
-	if err != nil {
-		return err
-	}
-	sid, err := sessionParam(c)
-	if err != nil {
-		return err
-	}
-	if err := g.d.Sessions.Delete(c.Request().Context(), in.ID, sid); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
 }
