@@ -185,6 +185,9 @@ func TestFailingItemGoesToDeadLetters(t *testing.T) {
 	if det.Stats.TotalSent != 2 || det.Stats.TotalError != 4 || det.Stats.Waiting != 0 || det.Stats.CurrentInflight != 0 {
 		t.Fatalf("stats %+v", det.Stats)
 	}
+	// Counters move once the app's answer is back, a moment after the app
+	// and the store saw the outcome.
+	testenv.Eventually(t, 10*time.Second, func() bool { s, f, dd := d.Metrics(); return s == 2 && f == 4 && dd == 1 }, "metrics")
 	if sent, failed, dead := d.Metrics(); sent != 2 || failed != 4 || dead != 1 {
 		t.Fatalf("metrics %d %d %d", sent, failed, dead)
 	}
@@ -267,12 +270,17 @@ func TestDispatchersSplitQueues(t *testing.T) {
 		}
 		seen[h.Delivery] = true
 	}
-	var served int64
-	for _, d := range ds {
-		sent, _, _ := d.Metrics()
-		served += sent
+	// A dispatcher counts an item once the app's answer is back, a moment
+	// after the app saw it.
+	served := func() (n int64) {
+		for _, d := range ds {
+			sent, _, _ := d.Metrics()
+			n += sent
+		}
+		return n
 	}
-	if served != queues*per {
-		t.Fatalf("dispatchers report %d sent", served)
+	testenv.Eventually(t, 10*time.Second, func() bool { return served() == queues*per }, "dispatchers report %d sent", served())
+	if n := served(); n != queues*per {
+		t.Fatalf("dispatchers report %d sent, want %d", n, queues*per)
 	}
 }
