@@ -15,7 +15,7 @@
 //     apps/lib.mjs.
 //   - The seed scenario (seed_test.go): call, speech kept in session state,
 //     SMS in the same session, reply sent through vonage-api and recorded by
-//     the fake Vonage API (internal/fakevonage, behind Gateway.VonageAPIURL,
+//     the fake Vonage API (cmd/neru/fakevonage, behind Gateway.VonageAPIURL,
 //     with the instance's key in Gateway.VonageKeysDir), and the SDK's logs
 //     stored by logs-submission.
 //   - State round trips (state_test.go): every State operation of each SDK,

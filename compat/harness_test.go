@@ -23,11 +23,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/neru-dev/neru/cmd/neru/fakevonage"
+	"github.com/neru-dev/neru/cmd/neru/simulate"
 	"github.com/neru-dev/neru/instance"
-	"github.com/neru-dev/neru/internal/fakevonage"
-	"github.com/neru-dev/neru/internal/platform"
-	"github.com/neru-dev/neru/internal/simulate"
 	"github.com/neru-dev/neru/internal/testenv"
+	"github.com/neru-dev/neru/platform"
 	"github.com/neru-dev/neru/worker"
 )
 
@@ -226,7 +226,7 @@ func (e *env) appEnv(port int, args map[string]any) map[string]string {
 	}
 }
 
-// webhook posts a provider webhook built by internal/simulate at the gateway.
+// webhook posts a provider webhook built by cmd/neru/simulate at the gateway.
 func (e *env) webhook(path string, body []byte) (int, []byte) {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

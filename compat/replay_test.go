@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/neru-dev/neru/cmd/neru/fakevonage"
 	sdkcaptures "github.com/neru-dev/neru/internal/captures"
-	"github.com/neru-dev/neru/internal/fakevonage"
 )
 
 // Providers whose captures are replayed, and those left to other work.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/neru-dev/neru/internal/fakevonage"
-	"github.com/neru-dev/neru/internal/simulate"
+	"github.com/neru-dev/neru/cmd/neru/fakevonage"
+	"github.com/neru-dev/neru/cmd/neru/simulate"
 )
 
 // sdk is one of the two SDKs and its apps.

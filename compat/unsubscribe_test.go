@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/neru-dev/neru/internal/simulate"
+	"github.com/neru-dev/neru/cmd/neru/simulate"
 )
 
 // TestUnsubscribeStopsDelivery: after an app unsubscribes a listener

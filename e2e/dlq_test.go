@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/neru-dev/neru/internal/cli"
-	"github.com/neru-dev/neru/internal/platform"
+	"github.com/neru-dev/neru/cmd/neru/cli"
 	"github.com/neru-dev/neru/internal/testenv"
+	"github.com/neru-dev/neru/platform"
 	"github.com/neru-dev/neru/sdk"
 )
 

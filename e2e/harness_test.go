@@ -19,8 +19,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/neru-dev/neru/instance"
-	"github.com/neru-dev/neru/internal/platform"
 	"github.com/neru-dev/neru/internal/testenv"
+	"github.com/neru-dev/neru/platform"
 	"github.com/neru-dev/neru/sdk"
 	"github.com/neru-dev/neru/worker"
 )

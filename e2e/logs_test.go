@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/neru-dev/neru/internal/cli"
+	"github.com/neru-dev/neru/cmd/neru/cli"
 	"github.com/neru-dev/neru/sdk"
 )
 

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/neru-dev/neru/delivery"
-	"github.com/neru-dev/neru/internal/platform"
 	"github.com/neru-dev/neru/internal/testenv"
 	"github.com/neru-dev/neru/listener"
+	"github.com/neru-dev/neru/platform"
 	"github.com/neru-dev/neru/router"
 	"github.com/neru-dev/neru/sdk"
 )

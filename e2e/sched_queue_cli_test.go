@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/neru-dev/neru/internal/cli"
+	"github.com/neru-dev/neru/cmd/neru/cli"
 )
 
 // `neru schedules` and `neru queues` against the admin API.

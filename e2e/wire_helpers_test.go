@@ -19,10 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/neru-dev/neru/cmd/neru/fakevonage"
 	"github.com/neru-dev/neru/instance"
 	sdkcaptures "github.com/neru-dev/neru/internal/captures"
-	"github.com/neru-dev/neru/internal/fakevonage"
-	"github.com/neru-dev/neru/internal/platform"
+	"github.com/neru-dev/neru/platform"
 	"github.com/neru-dev/neru/sdk"
 	"github.com/neru-dev/neru/state"
 )

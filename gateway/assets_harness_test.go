@@ -27,8 +27,8 @@ import (
 	"github.com/neru-dev/neru/assets"
 	"github.com/neru-dev/neru/gateway"
 	"github.com/neru-dev/neru/instance"
-	"github.com/neru-dev/neru/internal/platform"
 	"github.com/neru-dev/neru/internal/testenv"
+	"github.com/neru-dev/neru/platform"
 )
 
 // assetsEnv is the platform in-process, as in e2e: real Redis, embedded

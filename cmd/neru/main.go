@@ -10,7 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/neru-dev/neru/internal/cli"
+	"github.com/neru-dev/neru/cmd/neru/cli"
 )
 
 func main() {

@@ -6,7 +6,7 @@ package main
 import (
 	"context"
 
-	"github.com/neru-dev/neru/internal/platform"
+	"github.com/neru-dev/neru/platform"
 )
 
 func main() {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/neru-dev/neru/internal/fakevonage"
+	"github.com/neru-dev/neru/cmd/neru/fakevonage"
 )
 
 func runOutbox(ctx context.Context, args []string) error {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/neru-dev/neru/internal/fakevonage"
+	"github.com/neru-dev/neru/cmd/neru/fakevonage"
 	"github.com/neru-dev/neru/sdk"
 )
 

@@ -51,9 +51,9 @@ import (
 	"github.com/neru-dev/neru/gateway"
 	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/internal/devenv"
-	"github.com/neru-dev/neru/internal/platform"
 	"github.com/neru-dev/neru/internal/redisx"
 	"github.com/neru-dev/neru/listener"
+	"github.com/neru-dev/neru/platform"
 	"github.com/neru-dev/neru/worker"
 )
 

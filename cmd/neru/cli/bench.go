@@ -8,7 +8,7 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/neru-dev/neru/internal/bench"
+	"github.com/neru-dev/neru/cmd/neru/bench"
 )
 
 func runBench(ctx context.Context, args []string) error {

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
-	"github.com/neru-dev/neru/internal/simulate"
+	"github.com/neru-dev/neru/cmd/neru/simulate"
 	"github.com/neru-dev/neru/listener"
 	"github.com/neru-dev/neru/providers/messages"
 )

@@ -19,12 +19,12 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/neru-dev/neru/cmd/neru/fakevonage"
 	"github.com/neru-dev/neru/gateway"
-	"github.com/neru-dev/neru/internal/fakevonage"
 
 	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/internal/devenv"
-	"github.com/neru-dev/neru/internal/platform"
+	"github.com/neru-dev/neru/platform"
 )
 
 // DevOptions configures `neru dev`.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/neru-dev/neru/internal/simulate"
+	"github.com/neru-dev/neru/cmd/neru/simulate"
 )
 
 func runSimulate(ctx context.Context, args []string) error {
