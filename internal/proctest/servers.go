@@ -1,0 +1,122 @@
+package proctest
+
+import (
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Redis is a redis-server child process with its data in a directory of
+// its own, so a Restart (or a Kill then Restart) comes back with what it
+// had persisted.
+type Redis struct {
+	*Proc
+	Addr string
+	URL  string // redis://Addr
+	Dir  string
+}
+
+// RedisOptions configures StartRedis.
+type RedisOptions struct {
+	// AOF turns on the append-only file with fsync every write, so a
+	// kill -9 loses nothing acknowledged. Off: nothing is persisted.
+	AOF bool
+	// Args are further redis-server arguments, e.g. "--cluster-enabled", "yes".
+	Args []string
+}
+
+// StartRedis starts redis-server on a free loopback port. redis-server must
+// be on PATH (apt-get install redis-server): its absence fails the test.
+func StartRedis(t testing.TB, o RedisOptions) *Redis {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("proctest: redis-server is not on PATH (apt-get install redis-server)")
+	}
+	port := FreePort(t)
+	dir := t.TempDir()
+	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir, "--save", ""}
+	if o.AOF {
+		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
+	} else {
+		args = append(args, "--appendonly", "no")
+	}
+	args = append(args, o.Args...)
+	r := &Redis{Addr: Addr(port), Dir: dir}
+	r.URL = "redis://" + r.Addr
+	r.Proc = Start(t, "redis-"+strconv.Itoa(port), bin, nil, args...)
+	WaitTCP(t, r.Proc, r.Addr, 10*time.Second)
+	return r
+}
+
+// Restart restarts the server on the same port and directory and waits
+// until it accepts connections.
+func (r *Redis) Restart(t testing.TB) {
+	t.Helper()
+	r.Proc.Restart(t)
+	WaitTCP(t, r.Proc, r.Addr, 10*time.Second)
+}
+
+// NATSNode is one nats-server (the embedded server library, run as a child
+// process by natsnode) with JetStream file storage in its own directory.
+type NATSNode struct {
+	*Proc
+	Name       string
+	ClientURL  string
+	ClusterURL string // empty for a standalone node
+	Dir        string
+}
+
+// StartNATS starts a standalone JetStream node on a free port.
+func StartNATS(t testing.TB) *NATSNode {
+	t.Helper()
+	return StartNATSCluster(t, 1)[0]
+}
+
+// StartNATSCluster starts n JetStream nodes routed into one cluster (n = 1:
+// a standalone node) and waits until each accepts clients. The servers run
+// the same nats-server library version as the platform embeds, not whatever
+// nats-server a distribution packages.
+func StartNATSCluster(t testing.TB, n int) []*NATSNode {
+	t.Helper()
+	bin := Binary(t, "github.com/neru-dev/neru/internal/proctest/natsnode")
+	nodes := make([]*NATSNode, n)
+	var routes []string
+	for i := range nodes {
+		nodes[i] = &NATSNode{Name: "n" + strconv.Itoa(i+1), Dir: t.TempDir()}
+		nodes[i].ClientURL = "nats://" + Addr(FreePort(t))
+		if n > 1 {
+			nodes[i].ClusterURL = "nats://" + Addr(FreePort(t))
+			routes = append(routes, nodes[i].ClusterURL)
+		}
+	}
+	for _, nd := range nodes {
+		args := []string{"-name", nd.Name, "-listen", strings.TrimPrefix(nd.ClientURL, "nats://"), "-store", nd.Dir}
+		if n > 1 {
+			args = append(args, "-cluster", strings.TrimPrefix(nd.ClusterURL, "nats://"), "-routes", strings.Join(routes, ","))
+		}
+		nd.Proc = Start(t, "nats-"+nd.Name, bin, nil, args...)
+	}
+	for _, nd := range nodes {
+		WaitTCP(t, nd.Proc, strings.TrimPrefix(nd.ClientURL, "nats://"), 20*time.Second)
+	}
+	return nodes
+}
+
+// Restart restarts the node with the same name, ports and store.
+func (n *NATSNode) Restart(t testing.TB) {
+	t.Helper()
+	n.Proc.Restart(t)
+	WaitTCP(t, n.Proc, strings.TrimPrefix(n.ClientURL, "nats://"), 20*time.Second)
+}
+
+// URLs joins the nodes' client URLs the way NERU_NATS_URL takes several.
+func URLs(nodes []*NATSNode) string {
+	urls := make([]string, len(nodes))
+	for i, n := range nodes {
+		urls[i] = n.ClientURL
+	}
+	return strings.Join(urls, ",")
+}
