@@ -83,3 +83,24 @@ func TestNATSClusterSurvivesNodeLoss(t *testing.T) {
 		t.Fatalf("stream holds %d messages; want 2", info.State.Msgs)
 	}
 }
+
+// A three-master cluster takes keys on every node's slots.
+func TestRedisCluster(t *testing.T) {
+	c := StartRedisCluster(t, 3, RedisOptions{})
+	addrs := make([]string, len(c.Nodes))
+	for i, n := range c.Nodes {
+		addrs[i] = n.Addr
+	}
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	defer rdb.Close()
+	ctx := context.Background()
+	for _, k := range []string{"{a}x", "{b}x", "{c}x", "{d}x", "{e}x"} {
+		if err := rdb.Set(ctx, k, "v", 0).Err(); err != nil {
+			t.Fatalf("SET %s: %v", k, err)
+		}
+	}
+	n, err := rdb.DBSize(ctx).Result()
+	if err != nil || n != 5 {
+		t.Fatalf("DBSIZE over the cluster = %d, %v; want 5", n, err)
+	}
+}

@@ -120,3 +120,49 @@ func URLs(nodes []*NATSNode) string {
 	}
 	return strings.Join(urls, ",")
 }
+
+// RedisCluster is a Redis Cluster of redis-server child processes, masters
+// only, its slots spread evenly by redis-cli.
+type RedisCluster struct {
+	Nodes []*Redis
+	URL   string // redis+cluster://h1:p1,h2:p2,... as NERU_REDIS_URL takes it
+}
+
+// StartRedisCluster starts n (≥ 3) cluster-enabled redis-servers, joins them
+// with `redis-cli --cluster create` and waits until the cluster reports ok.
+// redis-cli must be on PATH (it ships with redis-server).
+func StartRedisCluster(t testing.TB, n int, o RedisOptions) *RedisCluster {
+	t.Helper()
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		t.Fatalf("proctest: redis-cli is not on PATH (apt-get install redis-server)")
+	}
+	c := &RedisCluster{}
+	addrs := make([]string, n)
+	for i := range n {
+		opts := o
+		opts.Args = append([]string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+			"--cluster-node-timeout", "2000"}, o.Args...)
+		r := StartRedis(t, opts)
+		c.Nodes = append(c.Nodes, r)
+		addrs[i] = r.Addr
+	}
+	args := append([]string{"--cluster", "create"}, addrs...)
+	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
+		t.Fatalf("proctest: redis-cli --cluster create: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, _ := exec.Command(cli, "-h", "127.0.0.1", "-p", strings.TrimPrefix(addrs[0], "127.0.0.1:"), "cluster", "info").Output()
+		if strings.Contains(string(out), "cluster_state:ok") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("proctest: Redis Cluster not ok after 20s:\n%s", out)
+		}
+		time.Sleep(50 * time.Millisecond) // waiting for the cluster to converge
+	}
+	c.URL = "redis+cluster://" + strings.Join(addrs, ",")
+	return c
+}
