@@ -10,5 +10,8 @@
 //	inst:all           set of instance ids (admin listing)
 //
 // Records change rarely and are read on every webhook and delivery, so the
-// Store keeps a short-lived in-process cache; see Store.Get.
+// Store keeps them in a short-lived in-process cache (internal/ttlcache, two
+// seconds); see Store.Get. A create that fails after claiming the
+// application id gives the claim back; if that fails too, it is logged at
+// warn with the key (WithLogger).
 package instance

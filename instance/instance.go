@@ -8,14 +8,16 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/neru-dev/neru/internal/ttlcache"
 )
 
 var (
@@ -144,20 +146,30 @@ func ParsePublicKey(pemText string) (*rsa.PublicKey, error) {
 type Store struct {
 	rdb redis.UniversalClient
 	ks  string
-
-	mu    sync.Mutex
-	cache map[string]cached
-	ttl   time.Duration
+	log *slog.Logger
+	// cache holds records by "id:<id>" and "app:<application id>".
+	cache *ttlcache.Cache[string, *Instance]
 }
 
-type cached struct {
-	in  *Instance
-	exp time.Time
-}
+const (
+	cacheTTL = 2 * time.Second
+	cacheMax = 10_000
+)
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithLogger sets where the store reports failed best-effort calls (a
+// create's rollback), at warn with the key. Default slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 
 // NewStore returns a Store whose keys start with keyspace.
-func NewStore(rdb redis.UniversalClient, keyspace string) *Store {
-	return &Store{rdb: rdb, ks: keyspace, cache: map[string]cached{}, ttl: 2 * time.Second}
+func NewStore(rdb redis.UniversalClient, keyspace string, opts ...Option) *Store {
+	s := &Store{rdb: rdb, ks: keyspace, log: slog.Default(), cache: ttlcache.New[string, *Instance](cacheMax, cacheTTL)}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 func (s *Store) recKey(id string) string  { return s.ks + "inst:{" + id + "}" }
@@ -186,7 +198,11 @@ func (s *Store) Create(ctx context.Context, in *Instance) error {
 	}
 	ok, err = s.rdb.SetNX(ctx, s.recKey(in.ID), rec, 0).Result()
 	if err != nil || !ok {
-		s.rdb.Del(ctx, s.appKey(in.ApplicationID))
+		// Give the application id back. If that fails too, it stays
+		// claimed by an instance that does not exist: say which key.
+		if err := s.rdb.Del(ctx, s.appKey(in.ApplicationID)).Err(); err != nil {
+			s.log.WarnContext(ctx, "instance: create rollback failed; the application id stays claimed", "key", s.appKey(in.ApplicationID), "instance", in.ID, "err", err)
+		}
 		if err != nil {
 			return fmt.Errorf("instance: create: %w", err)
 		}
@@ -216,12 +232,8 @@ func (s *Store) ByApplication(ctx context.Context, appID string) (*Instance, err
 }
 
 func (s *Store) load(ctx context.Context, ck string, resolve func() (string, error)) (*Instance, error) {
-	now := time.Now()
-	s.mu.Lock()
-	c, ok := s.cache[ck]
-	s.mu.Unlock()
-	if ok && now.Before(c.exp) {
-		return c.in, nil
+	if in, ok := s.cache.Get(ck); ok {
+		return in, nil
 	}
 	id, err := resolve()
 	if err != nil {
@@ -238,9 +250,7 @@ func (s *Store) load(ctx context.Context, ck string, resolve func() (string, err
 	if err := json.Unmarshal(raw, in); err != nil {
 		return nil, fmt.Errorf("instance: decode %s: %w", id, err)
 	}
-	s.mu.Lock()
-	s.cache[ck] = cached{in: in, exp: now.Add(s.ttl)}
-	s.mu.Unlock()
+	s.cache.Put(ck, in)
 	return in, nil
 }
 
@@ -301,10 +311,8 @@ func (s *Store) Update(ctx context.Context, id string, set Settings) (*Instance,
 	if !ok {
 		return nil, ErrNotFound
 	}
-	s.mu.Lock()
-	delete(s.cache, "id:"+id)
-	delete(s.cache, "app:"+in.ApplicationID)
-	s.mu.Unlock()
+	s.cache.Delete("id:" + id)
+	s.cache.Delete("app:" + in.ApplicationID)
 	return &in, nil
 }
 
@@ -325,9 +333,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	}); err != nil {
 		return fmt.Errorf("instance: delete %s: %w", id, err)
 	}
-	s.mu.Lock()
-	delete(s.cache, "id:"+id)
-	delete(s.cache, "app:"+in.ApplicationID)
-	s.mu.Unlock()
+	s.cache.Delete("id:" + id)
+	s.cache.Delete("app:" + in.ApplicationID)
 	return nil
 }

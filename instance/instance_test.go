@@ -1,10 +1,15 @@
 package instance_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
+	"strings"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/internal/testenv"
@@ -72,5 +77,40 @@ func TestValidate(t *testing.T) {
 		if err := in.Validate(); !errors.Is(err, instance.ErrInvalid) {
 			t.Errorf("%+v: err %v, want ErrInvalid", in, err)
 		}
+	}
+}
+
+// A create whose rollback fails cannot report it (it already fails for
+// another reason), so the rollback's error is logged with the key it left
+// claimed. A Redis ACL user without DEL makes the rollback fail for real.
+func TestCreateRollbackFailureIsLogged(t *testing.T) {
+	rdb, ks := testenv.Redis(t)
+	ctx := context.Background()
+	user := "neru-test-" + strings.TrimSuffix(ks, ":")
+	if err := rdb.Do(ctx, "ACL", "SETUSER", user, "on", ">pw", "~"+ks+"*", "+@all", "-del", "-unlink").Err(); err != nil {
+		t.Fatalf("ACL SETUSER: %v (the test needs Redis 6+ with ACLs)", err)
+	}
+	t.Cleanup(func() { rdb.Do(context.Background(), "ACL", "DELUSER", user) })
+	opt, err := redis.ParseURL(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.Username, opt.Password = user, "pw"
+	limited := redis.NewClient(opt)
+	t.Cleanup(func() { _ = limited.Close() })
+
+	var logs bytes.Buffer
+	s := instance.NewStore(limited, ks, instance.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	if err := s.Create(ctx, &instance.Instance{ID: "shop", BaseURL: "https://x.example", ApplicationID: "app-1"}); err != nil {
+		t.Fatal(err)
+	}
+	// Same id, new application id: the id check fails, the rollback's DEL is refused.
+	err = s.Create(ctx, &instance.Instance{ID: "shop", BaseURL: "https://x.example", ApplicationID: "app-2"})
+	if !errors.Is(err, instance.ErrExists) {
+		t.Fatalf("duplicate create: %v, want ErrExists", err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, `"level":"WARN"`) || !strings.Contains(out, ks+"inst:app:{app-2}") || !strings.Contains(out, "NOPERM") {
+		t.Fatalf("no warning naming the key the rollback left claimed; logs: %q", out)
 	}
 }

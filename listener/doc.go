@@ -45,7 +45,14 @@
 // RemoveSession.
 //
 // Records that matching loaded are kept in-process for a few seconds
-// (Store.Candidates). The index sets are still read for every event, so a
-// removed listener stops matching at once; only a record replaced under the
-// same id by another process can be stale, for at most those seconds.
+// (Store.Candidates, an internal/ttlcache). The index sets are still read
+// for every event, so a removed listener stops matching at once; only a
+// record replaced under the same id by another process can be stale, for at
+// most those seconds. A record found under an index key other than its own
+// (an entry a re-registration could not release) does not match.
+//
+// Writes report every failed command (Pipelined alone reports only the
+// first, often a GET's harmless redis.Nil). Best-effort cleanups that fail,
+// and records that do not decode, are logged at warn with their key
+// (WithLogger).
 package listener

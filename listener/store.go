@@ -7,41 +7,29 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/neru-dev/neru/internal/ttlcache"
 )
 
 // Store keeps listeners and their indexes in Redis. It is safe for
 // concurrent use.
 type Store struct {
-	rdb   redis.UniversalClient
-	ks    string
-	cache recordCache
-}
-
-// NewStore returns a Store whose keys start with keyspace.
-func NewStore(rdb redis.UniversalClient, keyspace string) *Store {
-	return &Store{rdb: rdb, ks: keyspace, cache: recordCache{m: map[string]cachedRecord{}}}
-}
-
-// recordCache keeps listener records that matching loaded, for a few
-// seconds, so a busy listener costs its webhooks no record read. It is safe
-// because the index sets, read on every event, stay the authority on which
-// listeners exist: a removed listener leaves the index first and stops
-// matching at once, cached or not. The only staleness is a record replaced
-// under the same id by another process, for at most recordTTL.
-type recordCache struct {
-	mu sync.Mutex
-	m  map[string]cachedRecord
-}
-
-type cachedRecord struct {
-	l   *Listener
-	exp time.Time
+	rdb redis.UniversalClient
+	ks  string
+	log *slog.Logger
+	// cache keeps records that matching loaded, so a busy listener costs
+	// its webhooks no record read. It is safe because the index sets, read
+	// on every event, stay the authority on which listeners exist: a
+	// removed listener leaves the index first and stops matching at once,
+	// cached or not. The only staleness is a record replaced under the same
+	// id by another process, for at most recordTTL.
+	cache *ttlcache.Cache[string, *Listener]
 }
 
 const (
@@ -49,28 +37,21 @@ const (
 	recordCacheCap = 100_000
 )
 
-func (c *recordCache) get(key string, now time.Time) *Listener {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if r, ok := c.m[key]; ok && now.Before(r.exp) {
-		return r.l
-	}
-	return nil
-}
+// Option configures a Store.
+type Option func(*Store)
 
-func (c *recordCache) put(key string, l *Listener, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= recordCacheCap {
-		clear(c.m) // crude, but bounded; hot records come straight back
-	}
-	c.m[key] = cachedRecord{l: l, exp: now.Add(recordTTL)}
-}
+// WithLogger sets where the store reports what it cannot return: failed
+// best-effort cleanups and undecodable records, at warn with the key.
+// Default slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 
-func (c *recordCache) drop(key string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.m, key)
+// NewStore returns a Store whose keys start with keyspace.
+func NewStore(rdb redis.UniversalClient, keyspace string, opts ...Option) *Store {
+	s := &Store{rdb: rdb, ks: keyspace, log: slog.Default(), cache: ttlcache.New[string, *Listener](recordCacheCap, recordTTL)}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 func (s *Store) recKey(inst, id string) string    { return s.ks + "l:{" + inst + ":" + id + "}" }
@@ -96,28 +77,42 @@ func (s *Store) Add(ctx context.Context, l *Listener) error {
 	if err != nil {
 		return err
 	}
-	s.cache.drop(s.recKey(l.InstanceID, l.ID))
+	s.cache.Delete(s.recKey(l.InstanceID, l.ID))
 	// Record (and the session and instance sets) before the index: see the
 	// package doc. The GET before the SET (same key, so same node and order)
 	// returns a replaced record, whose index entry may need to go.
+	//
+	// Each command's error is checked on its own: Pipelined returns only the
+	// first one, which is the GET's redis.Nil for every new listener, and
+	// would hide a failed SET or SADD after it. A listener indexed without
+	// its record or session entry would never fire, or outlive its session.
 	var prevRec *redis.StringCmd
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	var writes []redis.Cmder
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		prevRec = p.Get(ctx, s.recKey(l.InstanceID, l.ID))
-		p.Set(ctx, s.recKey(l.InstanceID, l.ID), rec, 0)
-		p.SAdd(ctx, s.sessKey(l.InstanceID, l.SessionID), l.ID)
-		p.SAdd(ctx, s.instKey(l.InstanceID), l.ID)
+		writes = []redis.Cmder{
+			p.Set(ctx, s.recKey(l.InstanceID, l.ID), rec, 0),
+			p.SAdd(ctx, s.sessKey(l.InstanceID, l.SessionID), l.ID),
+			p.SAdd(ctx, s.instKey(l.InstanceID), l.ID),
+		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("listener: add %s: %w", l.ID, err)
+	for _, c := range append(writes, prevRec) {
+		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("listener: add %s: %s: %w", l.ID, c.Args()[1], err)
+		}
 	}
 	var old Listener
 	if raw, err := prevRec.Bytes(); err == nil && json.Unmarshal(raw, &old) == nil &&
 		(old.Key != l.Key || dedupField(&old) != dedupField(l)) {
 		// The id now listens for something else: drop its old index entry
 		// and dedup claim, or a later registration of the old identity
-		// would remove this listener.
-		releaseScript.Run(ctx, s.rdb, []string{s.indexKey(l.InstanceID, old.Key), s.dedupKey(l.InstanceID, old.Key)}, l.ID, dedupField(&old))
+		// would remove this listener. Best effort: a stale index entry left
+		// behind is skipped at match time (the record names its new key).
+		ix := s.indexKey(l.InstanceID, old.Key)
+		if err := releaseScript.Run(ctx, s.rdb, []string{ix, s.dedupKey(l.InstanceID, old.Key)}, l.ID, dedupField(&old)).Err(); err != nil {
+			s.log.WarnContext(ctx, "listener: release the old index entry of a re-registered id", "key", ix, "listener", l.ID, "err", err)
+		}
 	}
 	// The index entry and the dedup claim change in one step (one slot).
 	prev, err := claimScript.Run(ctx, s.rdb, []string{s.indexKey(l.InstanceID, l.Key), s.dedupKey(l.InstanceID, l.Key)},
@@ -194,7 +189,7 @@ func (s *Store) Remove(ctx context.Context, instanceID, id string) error {
 	if err != nil {
 		return err
 	}
-	s.cache.drop(s.recKey(instanceID, id))
+	s.cache.Delete(s.recKey(instanceID, id))
 	// Index first: see the package doc.
 	if err := releaseScript.Run(ctx, s.rdb, []string{s.indexKey(instanceID, l.Key), s.dedupKey(instanceID, l.Key)}, id, dedupField(l)).Err(); err != nil {
 		return fmt.Errorf("listener: remove %s: %w", id, err)
@@ -253,52 +248,66 @@ func (s *Store) Candidates(ctx context.Context, instanceID string, keys []string
 	}
 	type hit struct{ id, key string }
 	var hits []hit
-	seen := map[string]bool{}
+	seen := map[hit]bool{} // by id and key: a stale entry must not hide the real one
 	for i, c := range sets {
 		for _, id := range c.Val() {
-			if !seen[id] {
-				seen[id] = true
-				hits = append(hits, hit{id, keys[i]})
+			if h := (hit{id, keys[i]}); !seen[h] {
+				seen[h] = true
+				hits = append(hits, h)
 			}
 		}
 	}
 	if len(hits) == 0 {
 		return nil, nil
 	}
-	now := time.Now()
 	out := make([]*Listener, 0, len(hits))
 	missing := hits[:0:0]
+	// A record indexed under another key than the one it was found under
+	// is a stale entry of a re-registered id (Add could not release it):
+	// it must not match the old key's events.
 	for _, h := range hits {
-		if l := s.cache.get(s.recKey(instanceID, h.id), now); l != nil {
-			out = append(out, l)
+		if l, ok := s.cache.Get(s.recKey(instanceID, h.id)); ok {
+			if l.Key == h.key {
+				out = append(out, l)
+			}
 		} else {
 			missing = append(missing, h)
 		}
 	}
 	recs := make([]*redis.StringCmd, len(missing))
 	if len(missing) > 0 {
-		if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		// Errors per command below: the pipeline's own is the first
+		// command's, often a harmless redis.Nil.
+		_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, h := range missing {
 				recs[i] = p.Get(ctx, s.recKey(instanceID, h.id))
 			}
 			return nil
-		}); err != nil && !errors.Is(err, redis.Nil) {
-			return nil, fmt.Errorf("listener: load candidates: %w", err)
-		}
+		})
 	}
 	for i, c := range recs {
+		h, key := missing[i], s.recKey(instanceID, missing[i].id)
 		raw, err := c.Bytes()
 		if errors.Is(err, redis.Nil) {
 			// A dangling index entry left by an interrupted removal.
-			s.rdb.SRem(ctx, s.indexKey(instanceID, missing[i].key), missing[i].id)
+			ix := s.indexKey(instanceID, h.key)
+			if err := s.rdb.SRem(ctx, ix, h.id).Err(); err != nil {
+				s.log.WarnContext(ctx, "listener: prune dangling index entry", "key", ix, "listener", h.id, "err", err)
+			}
 			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("listener: load candidate %s: %w", key, err)
 		}
 		l := new(Listener)
-		if err != nil || json.Unmarshal(raw, l) != nil {
+		if err := json.Unmarshal(raw, l); err != nil {
+			s.log.WarnContext(ctx, "listener: undecodable record skipped", "key", key, "err", err)
 			continue
 		}
-		s.cache.put(s.recKey(instanceID, l.ID), l, now)
-		out = append(out, l)
+		s.cache.Put(key, l)
+		if l.Key == h.key {
+			out = append(out, l)
+		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
 	return out, nil

@@ -1,10 +1,13 @@
 package listener_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/neru-dev/neru/internal/testenv"
@@ -222,6 +225,62 @@ func TestStore(t *testing.T) {
 				}
 				if n := rdb.SCard(ctx, ks+"ix:{i1|k}").Val(); n != 0 {
 					t.Fatalf("dangling entry not pruned: %d left", n)
+				}
+			})
+			t.Run("a failing write is an error and indexes nothing", func(t *testing.T) {
+				rdb, ks := b.Open(t)
+				s := listener.NewStore(rdb, ks)
+				ctx := context.Background()
+				// The session set is a string, so SADD fails with WRONGTYPE
+				// after the record's GET found nothing (redis.Nil).
+				for _, key := range []string{ks + "ls:{i1:s1}", ks + "li:{i1}"} {
+					rdb.Set(ctx, key, "not a set", 0)
+					err := s.Add(ctx, newListener("i1", "a", "s1", "k"))
+					if err == nil || !strings.Contains(err.Error(), "WRONGTYPE") {
+						t.Fatalf("%s not a set: Add returned %v, want the WRONGTYPE error", key, err)
+					}
+					if n := rdb.SCard(ctx, ks+"ix:{i1|k}").Val(); n != 0 {
+						t.Fatalf("%s not a set: the listener was indexed (%d entries) although Add failed", key, n)
+					}
+					rdb.Del(ctx, key)
+				}
+				if err := s.Add(ctx, newListener("i1", "a", "s1", "k")); err != nil {
+					t.Fatalf("retry after the fault: %v", err)
+				}
+				if got, _ := s.Candidates(ctx, "i1", []string{"k"}); idsOf(got) != "[a]" {
+					t.Fatalf("candidates after the retry %s, want [a]", idsOf(got))
+				}
+			})
+			t.Run("an undecodable record is skipped and logged with its key", func(t *testing.T) {
+				rdb, ks := b.Open(t)
+				var logs bytes.Buffer
+				s := listener.NewStore(rdb, ks, listener.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+				ctx := context.Background()
+				if err := s.Add(ctx, newListener("i1", "bad", "s1", "k")); err != nil {
+					t.Fatal(err)
+				}
+				rdb.Set(ctx, ks+"l:{i1:bad}", "{not json", 0)
+				if got, err := s.Candidates(ctx, "i1", []string{"k"}); err != nil || len(got) != 0 {
+					t.Fatalf("got %v %v, want no candidates", idsOf(got), err)
+				}
+				if out := logs.String(); !strings.Contains(out, `"level":"WARN"`) || !strings.Contains(out, ks+"l:{i1:bad}") {
+					t.Fatalf("no warning naming the record key; logs: %s", out)
+				}
+			})
+			t.Run("a stale index entry of a re-registered id does not match", func(t *testing.T) {
+				rdb, ks := b.Open(t)
+				s := listener.NewStore(rdb, ks)
+				ctx := context.Background()
+				if err := s.Add(ctx, newListener("i1", "x", "s1", "k1")); err != nil {
+					t.Fatal(err)
+				}
+				// What a failed release in Add leaves: x still in its old set.
+				rdb.SAdd(ctx, ks+"ix:{i1|k0}", "x")
+				if got, _ := s.Candidates(ctx, "i1", []string{"k0"}); len(got) != 0 {
+					t.Fatalf("stale entry matched: %s", idsOf(got))
+				}
+				if got, _ := s.Candidates(ctx, "i1", []string{"k0", "k1"}); idsOf(got) != "[x]" {
+					t.Fatalf("candidates %s, want [x] once, through its own key", idsOf(got))
 				}
 			})
 			t.Run("invalid registrations change nothing", func(t *testing.T) {

@@ -60,8 +60,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Platform, error) 
 		_ = rdb.Close()
 		return nil, fmt.Errorf("platform: jetstream: %w", err)
 	}
-	instances := instance.NewStore(rdb, cfg.Keyspace)
-	listeners := listener.NewStore(rdb, cfg.Keyspace)
+	instances := instance.NewStore(rdb, cfg.Keyspace, instance.WithLogger(log.With("component", "instances")))
+	listeners := listener.NewStore(rdb, cfg.Keyspace, listener.WithLogger(log.With("component", "listeners")))
 	return &Platform{
 		Config:    cfg,
 		Redis:     rdb,

@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/neru-dev/neru/internal/ttlcache"
 )
 
 // GlobalID is the session the SDKs use for instance-wide work. It never expires.
@@ -111,20 +112,15 @@ type Store struct {
 	listeners Listeners
 	state     State
 
-	// known caches, per process, the expiry of sessions recently seen alive,
-	// so Touch on every SDK command and delivery costs no round trip.
-	mu    sync.Mutex
-	known map[string]knownSession
-}
-
-type knownSession struct {
-	exp     time.Time // zero: never expires
-	checked time.Time
+	// known caches, per process, the expiry of sessions recently seen alive
+	// (zero: never expires), so Touch on every SDK command and delivery
+	// costs no round trip. Keyed by instance NUL session.
+	known *ttlcache.Cache[string, time.Time]
 }
 
 const (
 	knownFor = 5 * time.Second // how long a cached sighting is trusted
-	knownMax = 1 << 16         // entries before the cache is emptied
+	knownMax = 1 << 16         // sightings kept at most
 )
 
 // NewStore returns a Store whose keys start with keyspace. defaultTTL applies
@@ -133,7 +129,7 @@ func NewStore(rdb redis.UniversalClient, keyspace string, defaultTTL time.Durati
 	if defaultTTL <= 0 {
 		defaultTTL = DefaultTTL
 	}
-	s := &Store{rdb: rdb, ks: keyspace, defaultTTL: defaultTTL, known: map[string]knownSession{}}
+	s := &Store{rdb: rdb, ks: keyspace, defaultTTL: defaultTTL, known: ttlcache.New[string, time.Time](knownMax, knownFor)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -246,7 +242,7 @@ func (s *Store) put(ctx context.Context, instanceID, id string, ttl time.Duratio
 		return nil, fmt.Errorf("session: create %s: %w", id, err)
 	}
 	if created {
-		s.remember(instanceID, id, exp, now)
+		s.remember(instanceID, id, exp)
 		return &Session{ID: id, InstanceID: instanceID, CreatedAt: now.UTC(), ExpiresAt: exp.UTC().Truncate(time.Millisecond)}, nil
 	}
 	// It exists (or was created meanwhile by someone else).
@@ -367,7 +363,7 @@ func (s *Store) Touch(ctx context.Context, instanceID, id string) error {
 		}
 		return nil
 	}
-	s.remember(instanceID, id, exp, now)
+	s.remember(instanceID, id, exp)
 	return nil
 }
 
@@ -380,35 +376,26 @@ func slack(idle time.Duration) time.Duration { return max(idle/10, 10*time.Milli
 // fresh reports whether a recent sighting shows the session alive and, for
 // sliding expiry, ending late enough.
 func (s *Store) fresh(instanceID, id string, idle time.Duration, now time.Time) bool {
-	s.mu.Lock()
-	k, ok := s.known[instanceID+"\x00"+id]
-	s.mu.Unlock()
-	if !ok || now.Sub(k.checked) > knownFor {
+	exp, ok := s.known.Get(instanceID + "\x00" + id)
+	if !ok {
 		return false
 	}
-	if k.exp.IsZero() {
+	if exp.IsZero() {
 		return true
 	}
-	if !k.exp.After(now) {
+	if !exp.After(now) {
 		return false
 	}
-	return idle <= 0 || !k.exp.Before(now.Add(idle-slack(idle)))
+	return idle <= 0 || !exp.Before(now.Add(idle-slack(idle)))
 }
 
-func (s *Store) remember(instanceID, id string, exp, now time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.known) >= knownMax {
-		clear(s.known)
-	}
-	s.known[instanceID+"\x00"+id] = knownSession{exp: exp, checked: now}
+// remember records a sighting of a session alive until exp (zero: never
+// ends), trusted for knownFor.
+func (s *Store) remember(instanceID, id string, exp time.Time) {
+	s.known.Put(instanceID+"\x00"+id, exp)
 }
 
-func (s *Store) forget(instanceID, id string) {
-	s.mu.Lock()
-	delete(s.known, instanceID+"\x00"+id)
-	s.mu.Unlock()
-}
+func (s *Store) forget(instanceID, id string) { s.known.Delete(instanceID + "\x00" + id) }
 
 // extendScript pushes a session record's expiry to ARGV[1] (Unix ms) if that
 // is at least ARGV[2] ms later than it is now. It returns the expiry the
@@ -444,7 +431,6 @@ func (s *Store) extend(ctx context.Context, exts []extension) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("session: extend: %w", err)
 	}
-	now := time.Now()
 	moved := 0
 	var errs []error
 	for i, e := range exts {
@@ -458,11 +444,11 @@ func (s *Store) extend(ctx context.Context, exts []extension) (int, error) {
 			s.forget(e.instanceID, e.id)
 			continue
 		case res[0] == -1:
-			s.remember(e.instanceID, e.id, time.Time{}, now)
+			s.remember(e.instanceID, e.id, time.Time{})
 			continue
 		}
 		at := time.UnixMilli(res[0])
-		s.remember(e.instanceID, e.id, at, now)
+		s.remember(e.instanceID, e.id, at)
 		if res[1] == 0 {
 			continue
 		}
