@@ -2,6 +2,8 @@ package platform
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -13,13 +15,25 @@ import (
 // SIGINT or SIGTERM, and exits non-zero if anything failed. Logs are JSON.
 func Main(name string, run func(ctx context.Context, p *Platform) error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("component", name)
+	err := serve(ctx, os.Stderr, name, run)
+	stop()
+	if err != nil {
+		os.Exit(1)
+	}
+}
+
+// serve is Main without the signals and the exit. The platform gets a
+// logger without a component: each part it builds adds its own (see
+// Platform.logger), and a second "component" key would repeat in every line.
+func serve(ctx context.Context, logs io.Writer, name string, run func(ctx context.Context, p *Platform) error) error {
+	base := slog.New(slog.NewJSONHandler(logs, nil))
+	log := base.With("component", name)
 	err := func() error {
 		cfg, err := FromEnv()
 		if err != nil {
 			return err
 		}
-		p, err := Open(ctx, cfg, log)
+		p, err := Open(ctx, cfg, base)
 		if err != nil {
 			return err
 		}
@@ -27,9 +41,9 @@ func Main(name string, run func(ctx context.Context, p *Platform) error) {
 		log.Info(name + " running")
 		return run(ctx, p)
 	}()
-	stop()
 	if err != nil {
 		log.Error(name+" stopped", "err", err)
-		os.Exit(1)
+		return fmt.Errorf("%s: %w", name, err)
 	}
+	return nil
 }

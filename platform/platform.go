@@ -78,7 +78,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Platform, error) 
 func (p *Platform) Gateway() (*gateway.Gateway, error) {
 	return gateway.New(p.Config.Gateway, gateway.Deps{
 		Redis: p.Redis, Keyspace: p.Config.Keyspace, NATS: p.NATS, Publisher: p.JS,
-		Instances: p.Instances, Listeners: p.Listeners, Sessions: p.Sessions, Log: p.Log.With("component", "gateway"),
+		Instances: p.Instances, Listeners: p.Listeners, Sessions: p.Sessions, Log: p.logger("gateway"),
 		JetStream: p.JS,
 	})
 }
@@ -87,9 +87,13 @@ func (p *Platform) Gateway() (*gateway.Gateway, error) {
 func (p *Platform) Worker() (*worker.Worker, error) {
 	cfg := p.Config.Worker
 	cfg.Partitions = p.Config.Gateway.Partitions
-	return worker.New(cfg, p.JS, p.Redis, p.Config.Keyspace, p.Instances, p.Log.With("component", "worker"),
+	return worker.New(cfg, p.JS, p.Redis, p.Config.Keyspace, p.Instances, p.logger("worker"),
 		worker.WithSessions(p.Sessions))
 }
+
+// logger is the logger of one part of the platform: every line names the
+// part once.
+func (p *Platform) logger(component string) *slog.Logger { return p.Log.With("component", component) }
 
 // Close drains NATS (flushing pending publishes) and closes Redis.
 func (p *Platform) Close() {

@@ -9,7 +9,7 @@ import (
 // next to the worker; any number may run (see package scheduler).
 func (p *Platform) Scheduler() (*scheduler.Runner, error) {
 	return scheduler.NewRunner(scheduler.Config{Partitions: p.Config.Gateway.Partitions},
-		scheduler.NewStore(p.Redis, p.Config.Keyspace, 0), p.JS, p.Log.With("component", "scheduler"))
+		scheduler.NewStore(p.Redis, p.Config.Keyspace, 0), p.JS, p.logger("scheduler"))
 }
 
 // Queues builds the queue dispatcher. It runs in every worker process, next
@@ -22,5 +22,5 @@ func (p *Platform) Queues() (*queue.Dispatcher, error) {
 		id = "q-" + w.ID
 	}
 	return queue.NewDispatcher(queue.Config{ID: id, Timeout: w.Timeout, DrainTime: w.DrainTime, AllowPrivateNetworks: w.AllowPrivateNetworks},
-		queue.NewStore(p.Redis, p.Config.Keyspace, queue.Limits{}), p.Instances, p.Log.With("component", "queues"))
+		queue.NewStore(p.Redis, p.Config.Keyspace, queue.Limits{}), p.Instances, p.logger("queues"))
 }

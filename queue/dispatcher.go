@@ -6,17 +6,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/neru-dev/neru/delivery"
 	"github.com/neru-dev/neru/instance"
-	"github.com/neru-dev/neru/internal/rendezvous"
+	"github.com/neru-dev/neru/internal/lease"
 )
 
 // Kind is the delivery kind of a queue item.
@@ -88,11 +86,14 @@ type Dispatcher struct {
 	abort    context.CancelFunc
 	inflight sync.WaitGroup
 	loops    map[Ref]*loop
+	members  *lease.Members
+	leases   *lease.Holder
 
 	sent, failed, dead atomic.Int64
 }
 
 type loop struct {
+	lease  *lease.Lease // the loop stops when it ends (fenced, lost)
 	cancel context.CancelFunc
 	done   chan struct{}
 	wake   chan struct{} // a delivery of this queue finished
@@ -109,6 +110,8 @@ func NewDispatcher(cfg Config, store *Store, instances Instances, log *slog.Logg
 		client: delivery.NewClient(cfg.Timeout, cfg.AllowPrivateNetworks),
 		loops:  map[Ref]*loop{},
 	}
+	d.members = lease.NewMembers(store.rdb, store.membersKey(), cfg.ID, cfg.LeaseTTL)
+	d.leases = lease.NewHolder(store.rdb, cfg.ID, cfg.LeaseTTL, d.log)
 	d.abortCtx, d.abort = context.WithCancel(context.Background())
 	return d, nil
 }
@@ -152,28 +155,20 @@ func (d *Dispatcher) shutdown() {
 	d.abort()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	d.store.rdb.ZRem(ctx, d.store.membersKey(), d.cfg.ID)
+	if err := d.members.Leave(ctx); err != nil {
+		d.log.Warn("cannot leave the dispatcher set; the others take over when the heartbeat lapses", "key", d.store.membersKey(), "err", err)
+	}
 }
 
-var (
-	renewLease   = redis.NewScript(`if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) end return 0`)
-	releaseLease = redis.NewScript(`if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) end return 0`)
-)
-
 // rebalance heartbeats, then converges the queues served on this
-// dispatcher's rendezvous share: stop what moved away or whose lease is
-// lost, start what is new and free.
+// dispatcher's rendezvous share: stop what moved away or whose lease ended,
+// start what is new and free. Each loop also stops on its own when its
+// lease is fenced (package lease), however long this takes.
 func (d *Dispatcher) rebalance(ctx context.Context) error {
-	now := time.Now()
-	var members *redis.StringSliceCmd
-	if _, err := d.store.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		key := d.store.membersKey()
-		p.ZAdd(ctx, key, redis.Z{Score: float64(now.Add(d.cfg.LeaseTTL).UnixMilli()), Member: d.cfg.ID})
-		p.ZRemRangeByScore(ctx, key, "-inf", strconv.FormatInt(now.UnixMilli(), 10))
-		members = p.ZRange(ctx, key, 0, -1)
-		return nil
-	}); err != nil {
-		d.stopAll() // the leases may lapse before we can renew them
+	members, err := d.members.Heartbeat(ctx)
+	if err != nil {
+		d.leases.FenceStale()
+		d.stopEnded()
 		return err
 	}
 	refs, err := d.store.queues(ctx)
@@ -182,45 +177,48 @@ func (d *Dispatcher) rebalance(ctx context.Context) error {
 	}
 	want := map[Ref]bool{}
 	for _, r := range refs {
-		if rendezvous.Owner(members.Val(), r.String()) == d.cfg.ID {
+		if d.members.Owns(members, r.String()) {
 			want[r] = true
 		}
 	}
-	renewals := map[Ref]*redis.Cmd{}
-	if _, err := d.store.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for r := range d.loops {
-			renewals[r] = renewLease.Eval(ctx, p, []string{d.store.keys(r).lease}, d.cfg.ID, d.cfg.LeaseTTL.Milliseconds())
-		}
-		return nil
-	}); err != nil {
-		d.stopAll()
+	err = d.leases.Renew(ctx)
+	d.stopEnded()
+	if err != nil {
 		return err
 	}
-	for r, c := range renewals {
-		if v, _ := c.Int(); v != 1 {
-			d.log.Warn("queue lease lost; stopping it", "queue", r.String())
+	for r := range d.loops {
+		if !want[r] {
 			d.stopLoop(r)
-		} else if !want[r] {
-			d.stopLoop(r)
-			releaseLease.Run(ctx, d.store.rdb, []string{d.store.keys(r).lease}, d.cfg.ID)
 		}
 	}
 	for r := range want {
 		if d.loops[r] != nil {
 			continue
 		}
-		ok, err := d.store.rdb.SetNX(ctx, d.store.keys(r).lease, d.cfg.ID, d.cfg.LeaseTTL).Result()
-		if err != nil || !ok {
+		l, err := d.leases.Acquire(ctx, d.store.keys(r).lease)
+		if err != nil || l == nil {
 			continue // still held by its previous dispatcher
 		}
-		d.startLoop(r)
+		d.startLoop(r, l)
 	}
 	return nil
 }
 
-func (d *Dispatcher) startLoop(r Ref) {
-	ctx, cancel := context.WithCancel(context.Background())
-	l := &loop{cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1)}
+// stopEnded stops the loops whose lease ended.
+func (d *Dispatcher) stopEnded() {
+	for r, l := range d.loops {
+		if err := l.lease.Context().Err(); err != nil {
+			if errors.Is(context.Cause(l.lease.Context()), lease.ErrLost) {
+				d.log.Warn("queue lease lost; stopping it", "queue", r.String())
+			}
+			d.stopLoop(r)
+		}
+	}
+}
+
+func (d *Dispatcher) startLoop(r Ref, held *lease.Lease) {
+	ctx, cancel := context.WithCancel(held.Context())
+	l := &loop{lease: held, cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	d.loops[r] = l
 	go func() {
 		defer close(l.done)
@@ -228,21 +226,20 @@ func (d *Dispatcher) startLoop(r Ref) {
 	}()
 }
 
-// stopLoop stops taking items of a queue; its deliveries in flight go on.
+// stopLoop stops taking items of a queue and frees its lease; its
+// deliveries in flight go on.
 func (d *Dispatcher) stopLoop(r Ref) {
 	if l := d.loops[r]; l != nil {
 		l.cancel()
 		<-l.done
 		delete(d.loops, r)
+		_ = d.leases.Release(l.lease) // logged by Release
 	}
 }
 
 func (d *Dispatcher) stopAll() {
 	for r := range d.loops {
 		d.stopLoop(r)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		releaseLease.Run(ctx, d.store.rdb, []string{d.store.keys(r).lease}, d.cfg.ID)
-		cancel()
 	}
 }
 

@@ -36,7 +36,8 @@
 //
 // Dispatchers run in every worker process. They heartbeat into a member set
 // and split the queues by rendezvous hashing; a dispatcher serves a queue
-// only while it holds the queue's lease. The lease is for efficiency (one
+// only while it holds the queue's lease (package lease, which also stops the
+// queue's loop on its own timer before the lease can expire). The lease is for efficiency (one
 // poller per queue); the limits hold even if two dispatchers overlapped,
 // because admitting an item is one Lua script that checks the state, the
 // in-flight count and the rate together.

@@ -10,17 +10,19 @@
 //     Redis lease; workers heartbeat into a member set and split partitions by
 //     rendezvous hashing, so a joining or leaving worker moves few partitions;
 //   - inside a partition, messages are queued per session ("lanes"); a lane
-//     delivers its head, retries it in place with backoff, and only then moves on;
+//     delivers its head, retries it in place with backoff, and moves on only
+//     once JetStream has confirmed the ack (DoubleAck, retried): a lost ack
+//     would bring the event back after AckWait, behind its session's later ones;
 //   - NERU_EVENTS is a work queue, so when a worker takes a partition over it
 //     recreates that partition's consumer, which redelivers everything still
 //     unacknowledged from the oldest on, in stream order.
 //
-// A worker that cannot renew a lease stops that partition at once (fencing),
-// before the lease can pass to another worker. Fencing does not rely on the
-// rebalance loop noticing: every renewal re-arms a timer that aborts the
-// partition, requests in flight included, three quarters of a lease after the
-// renewal was sent, so a loop stuck on a slow Redis or NATS call cannot let
-// two workers deliver one partition. A partition counts as stopped (and its
+// Leases, the member set and fencing are package lease's: a worker that
+// cannot renew a lease stops that partition, requests in flight included,
+// before the lease can pass to another worker, on the lease's own timer
+// (three quarters of a lease after the last renewal was sent), so a
+// rebalance loop stuck on a slow Redis or NATS call cannot let two workers
+// deliver one partition. A partition counts as stopped (and its
 // lease is released) only once every lane has returned, including a lane an
 // enqueue racing the stop had just started.
 //

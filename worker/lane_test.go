@@ -149,3 +149,112 @@ func TestStalledWorkerFencesItself(t *testing.T) {
 		t.Fatalf("fenced after %s, not before the %s lease could expire", took, w.cfg.LeaseTTL)
 	}
 }
+
+// ackDropJS is JetStream whose first acks of the message with delivery id
+// dropID are lost on the way (the call fails, nothing reaches the server).
+type ackDropJS struct {
+	jetstream.JetStream
+	dropID string
+	drops  atomic.Int32 // acks still to lose
+}
+
+func (a *ackDropJS) CreateOrUpdateConsumer(ctx context.Context, stream string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	c, err := a.JetStream.CreateOrUpdateConsumer(ctx, stream, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &ackDropConsumer{Consumer: c, js: a}, nil
+}
+
+type ackDropConsumer struct {
+	jetstream.Consumer
+	js *ackDropJS
+}
+
+func (c *ackDropConsumer) Consume(h jetstream.MessageHandler, opts ...jetstream.PullConsumeOpt) (jetstream.ConsumeContext, error) {
+	return c.Consumer.Consume(func(m jetstream.Msg) { h(&ackDropMsg{Msg: m, js: c.js}) }, opts...)
+}
+
+type ackDropMsg struct {
+	jetstream.Msg
+	js *ackDropJS
+}
+
+var errAckLost = errors.New("test: ack lost")
+
+func (m *ackDropMsg) lose() bool {
+	return m.Headers().Get("Neru-Delivery-Id") == m.js.dropID && m.js.drops.Add(-1) >= 0
+}
+
+func (m *ackDropMsg) Ack() error {
+	if m.lose() {
+		return errAckLost
+	}
+	return m.Msg.Ack()
+}
+
+func (m *ackDropMsg) DoubleAck(ctx context.Context) error {
+	if m.lose() {
+		return errAckLost
+	}
+	return m.Msg.DoubleAck(ctx)
+}
+
+// An ack that does not reach JetStream is retried before the lane moves on:
+// otherwise the event stays unacked, is redelivered only after AckWait (5
+// minutes), and then reaches the app after the session's later events.
+func TestLostAckIsRetriedBeforeTheNextEvent(t *testing.T) {
+	js := streams(t)
+	rdb, ks := testenv.Redis(t)
+	ctx := context.Background()
+
+	var mu sync.Mutex
+	var got []string
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, r.Header.Get("x-neru-delivery-id"))
+	}))
+	t.Cleanup(app.Close)
+	instances := instance.NewStore(rdb, ks)
+	if err := instances.Create(ctx, &instance.Instance{ID: "i1", BaseURL: app.URL, ApplicationID: "a1"}); err != nil {
+		t.Fatal(err)
+	}
+	ajs := &ackDropJS{JetStream: js, dropID: "e0"}
+	ajs.drops.Store(2)
+	w, err := New(Config{ID: "w1", Partitions: 2, LeaseTTL: time.Second, DrainTime: time.Second, AllowPrivateNetworks: true},
+		ajs, rdb, ks, instances, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range 3 {
+		d := &delivery.Delivery{ID: "e" + strconv.Itoa(n), InstanceID: "i1", SessionID: "s1", ListenerID: "l1", Path: "/on",
+			Kind: "test", AcceptedAt: time.Now(), Body: []byte(`{}`)}
+		if _, err := js.PublishMsg(ctx, d.Msg(2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	events, err := js.Stream(ctx, delivery.EventsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A work-queue stream keeps a message until it is acked: empty means
+	// every ack, the lost ones included, reached the server.
+	testenv.Eventually(t, 30*time.Second, func() bool {
+		info, err := events.Info(ctx)
+		return err == nil && info.State.Msgs == 0
+	}, "an event whose ack was lost stays unacked in the stream")
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(got, ",") != "e0,e1,e2" {
+		t.Fatalf("app got %v, want e0,e1,e2 once each, in order", got)
+	}
+	if ajs.drops.Load() >= 0 {
+		t.Fatal("the test lost no ack")
+	}
+}

@@ -129,13 +129,12 @@ func (p *partition) shutdown(grace time.Duration) {
 func (p *partition) enqueue(msg jetstream.Msg) {
 	meta, err := msg.Metadata()
 	if err != nil {
-		_ = msg.Term()
+		p.term(msg, "no metadata", err)
 		return
 	}
 	d, err := delivery.FromMsg(msg.Headers(), msg.Data())
 	if err != nil {
-		p.log.Error("dropping undecodable message", "seq", meta.Sequence.Stream, "err", err)
-		_ = msg.Term()
+		p.term(msg, "undecodable", err, "seq", meta.Sequence.Stream)
 		return
 	}
 	p.mu.Lock()
@@ -152,6 +151,15 @@ func (p *partition) enqueue(msg jetstream.Msg) {
 	if !running {
 		p.wg.Add(1)
 		go p.runLane(d.SessionID)
+	}
+}
+
+// term drops a message that can never be delivered. A Term that fails is
+// logged: the message comes back after AckWait and is dropped then.
+func (p *partition) term(msg jetstream.Msg, why string, err error, attrs ...any) {
+	p.log.Error("dropping "+why+" message", append(attrs, "err", err)...)
+	if err := msg.Term(); err != nil {
+		p.log.Warn("cannot drop message; it is redelivered after the ack wait", append(attrs, "err", err)...)
 	}
 }
 
@@ -195,10 +203,9 @@ func (p *partition) deliver(m *pending) bool {
 	for ; ; attempt++ {
 		err := w.sendOnce(p.abortCtx, d, attempt)
 		if err == nil {
-			_ = msg.Ack()
 			w.metrics.delivered.Add(1)
 			w.record(d, session.StatusDelivered, attempt, nil)
-			return true
+			return p.ack(m)
 		}
 		if p.stopCtx.Err() != nil {
 			return false
@@ -219,7 +226,7 @@ func (p *partition) deliver(m *pending) bool {
 			// strand the messages queued behind it: still "held", their
 			// redeliveries would be dropped, and the session's later events
 			// would overtake them.
-			for !p.bury(msg, m.meta.Sequence.Stream, d, attempt, reason) {
+			for !p.bury(m, attempt, reason) {
 				if !p.wait(msg, w.backoff(attempt)) {
 					return false
 				}
@@ -237,7 +244,8 @@ func (p *partition) deliver(m *pending) bool {
 
 // bury moves a delivery to the DLQ and acks it. If the DLQ publish fails the
 // message is left unacked, so it is not lost, and bury reports false.
-func (p *partition) bury(msg jetstream.Msg, seq uint64, d *delivery.Delivery, attempts int, reason string) bool {
+func (p *partition) bury(m *pending, attempts int, reason string) bool {
+	d, seq := m.d, m.meta.Sequence.Stream
 	d.Attempts, d.DeadReason = attempts, reason
 	ctx, cancel := context.WithTimeout(p.abortCtx, 5*time.Second)
 	defer cancel()
@@ -245,11 +253,41 @@ func (p *partition) bury(msg jetstream.Msg, seq uint64, d *delivery.Delivery, at
 		p.log.Error("cannot publish to the DLQ; leaving the delivery unacked", "delivery", d.ID, "err", err)
 		return false
 	}
-	_ = msg.Ack()
+	if !p.ack(m) {
+		return false // aborted: the next owner buries it again, stored once (same Nats-Msg-Id)
+	}
 	p.w.metrics.dead.Add(1)
 	p.w.record(d, session.StatusDead, attempts, errors.New(reason))
 	p.log.Warn("delivery moved to the DLQ", "delivery", d.ID, "session", d.SessionID, "reason", reason)
 	return true
+}
+
+// ack settles m and waits until JetStream confirms it, retrying until it
+// does or the partition aborts, and reports whether it was confirmed. The
+// lane must not move on before: an ack lost on the wire leaves the message
+// to be redelivered after AckWait (minutes), behind the session's later
+// events. If the partition aborts first, the message stays unacked and its
+// next owner delivers it again, still ahead of what follows it.
+func (p *partition) ack(m *pending) bool {
+	delay := 20 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(p.abortCtx, 5*time.Second)
+		err := m.msg.DoubleAck(ctx)
+		cancel()
+		if err == nil || errors.Is(err, jetstream.ErrMsgAlreadyAckd) {
+			return true
+		}
+		p.log.Warn("ack not confirmed; retrying before the session's next event", "delivery", m.d.ID,
+			"seq", m.meta.Sequence.Stream, "attempt", attempt, "err", err)
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-p.abortCtx.Done():
+			t.Stop()
+			return false
+		}
+		delay = min(delay*2, 2*time.Second)
+	}
 }
 
 // wait sleeps for a retry delay, telling JetStream the message is still
@@ -272,7 +310,11 @@ func (p *partition) wait(msg jetstream.Msg, delay time.Duration) bool {
 	}
 }
 
-// backoff is exponential with full jitter: uniformly in [d/2, d].
+// backoff is exponential with equal jitter: uniformly in [d/2, d], where d
+// doubles per attempt up to BackoffMax. Equal, not full ([0, d]), jitter:
+// the lower bound keeps the backoff growing, so a struggling app is not hit
+// again almost at once by the unlucky draws, while the upper half still
+// spreads retries of many sessions failing together.
 func (w *Worker) backoff(attempt int) time.Duration {
 	d := w.cfg.BackoffBase << min(attempt-1, 30)
 	if d <= 0 || d > w.cfg.BackoffMax {
