@@ -17,8 +17,14 @@ lint:
 	gofmt -l $$(git ls-files '*.go')
 	go vet ./...
 
-bench: ## end-to-end throughput: gateway → JetStream → worker → app
-	go run ./cmd/neru bench
+BENCH_REDIS ?= redis://127.0.0.1:6379
+BENCH_NATS ?= nats://127.0.0.1:4222
+BENCH_SCALE ?= 1000000
+
+bench: ## the performance table, measured from outside the platform's process; writes docs/benchmarks.md
+	go build -o bin/ ./cmd/neru ./cmd/neru/bench/naive
+	bin/neru bench --redis-url $(BENCH_REDIS) --nats-url $(BENCH_NATS) --naive bin/naive \
+		--state-ops 100000 --scale-to $(BENCH_SCALE) --markdown docs/benchmarks.md --readme README.md
 
 build:
 	go build -o bin/ ./cmd/...

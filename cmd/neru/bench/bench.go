@@ -1,530 +1,535 @@
-// Package bench is `neru bench`: it drives webhooks through the whole
-// platform in one process (gateway over real loopback HTTP → router →
-// JetStream → worker → an app) and measures what comes out.
+// Package bench is `neru bench`: it measures the platform from outside, as
+// a user does. Every part runs in its own process, so the CPU each one
+// spends is seen apart:
 //
-// The platform is wired exactly as `neru dev` wires it (platform.Open); the
-// app is a sink that records when each delivery arrives. A run:
+//   - the platform: `neru dev` started as a child (on the Redis and NATS
+//     given, or its embedded ones), or an already running one (--target);
+//   - the app: `neru bench sink`, a child that records when each delivery
+//     arrived (and serves a bare echo handler for the state row);
+//   - the load generator: this process, posting unique inbound-SMS webhooks
+//     over keep-alive connections, as a provider does;
+//   - optionally the naive pipeline (cmd/neru/bench/naive), a yardstick
+//     built from the same libraries without any of the platform's
+//     guarantees, driven with the same load in the same run.
 //
-//  1. starts the servers it was not given (miniredis, embedded nats-server),
-//     the sink, and an instance whose base URL is the sink;
-//  2. registers L listeners with listener.Store.Add, many at once. Only
-//     min(L, sessions) of them match the generated webhooks, one per
-//     session; the others listen for numbers nothing is sent from, so every
-//     index set holds one id and matching cost must not grow with L;
-//  3. serves the gateway on a loopback port, runs a worker, and warms both
-//     up with a few webhooks;
-//  4. posts N inbound SMS webhooks from C posters over keep-alive
-//     connections, round-robin over the matching listeners' senders, then
-//     waits until every stored delivery has reached the sink (or a timeout).
+// A run registers one listener and one session per sender number through
+// the Go SDK (what an app does), then measures phases: the maximum rate
+// (closed loop: every connection posts its next webhook once the previous
+// one was answered), half of it (paced, for latency), the naive pipeline,
+// SDK state operations against the echo handler, and the maximum again
+// after registering up to a million listeners that never match.
 //
-// Ingest→delivery latency is the sink's arrival time minus the time the
-// webhook's POST started; the webhook's message_uuid carries its sequence
-// number, so the sink needs no JSON decoding to find it.
+// Times cross processes as wall-clock Unix nanoseconds (one machine, one
+// clock). CPU seconds come from /proc/<pid>/stat of each process: the
+// platform, the sink, this process, and the Redis and NATS servers found
+// listening on the URLs' local ports.
 //
-// Against a real Redis the run uses a fresh keyspace and deletes it at the
-// end. Against a real NATS it uses that server's NERU_EVENTS and takes over
-// its partition consumers: never point it at a NATS a platform is using.
+// Against a real Redis the platform gets a fresh keyspace (NERU_KEYSPACE),
+// deleted at the end. Against a real NATS it uses that server's NERU_EVENTS
+// stream and takes over its partition consumers: never point it at a NATS
+// a platform is using.
 package bench
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
-	"runtime"
-	"runtime/pprof"
-	"sync"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/neru-dev/neru/delivery"
-	"github.com/neru-dev/neru/gateway"
-	"github.com/neru-dev/neru/instance"
-	"github.com/neru-dev/neru/internal/devenv"
 	"github.com/neru-dev/neru/internal/redisx"
-	"github.com/neru-dev/neru/listener"
-	"github.com/neru-dev/neru/platform"
-	"github.com/neru-dev/neru/worker"
+	"github.com/neru-dev/neru/sdk"
 )
 
-// run is the state of one benchmark run. Times are nanoseconds since t0
-// plus one (monotonic), so zero means "not yet".
-type run struct {
+// bench is the state of one invocation.
+type bench struct {
 	o        Options
-	id       uint32
 	keyspace string
-	t0       time.Time
+	webhooks string // the platform's webhook base URL
+	command  string // its SDK command endpoint
+	appID    string
+	instID   string
 
-	starts   []atomic.Int64 // POST started
-	acks     []atomic.Int64 // gateway answered 2xx
-	arrivals []atomic.Int64 // first arrival at the sink
-
-	delivered, warmDelivered, dups, strays atomic.Int64
+	sink            sinkClient
+	sinkURL         string
+	echoURL         string
+	procs           []proc // whose CPU each phase reports
+	registered      int
+	runs            atomic.Uint32
+	platform, naive *child
+	sinkChild       *child
 }
 
-func (r *run) now() int64 { return int64(time.Since(r.t0)) + 1 }
+// proc is a process whose CPU a phase reports.
+type proc struct {
+	role string
+	pid  int // 0: not found (its CPU is not reported)
+	note string
+}
 
-// Run performs one benchmark. A run that completes with missing
-// deliveries is not an error: the Result says what is missing.
-func Run(ctx context.Context, o Options) (res *Result, err error) {
+// Run performs the phases o asks for. A phase that completes with missing
+// deliveries is not an error: its Phase says what is missing.
+func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
-	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
-	warm := min(o.Matching(), 100)
-	r := &run{o: o, id: rand.Uint32(), t0: time.Now(), keyspace: "bench:"}
-	r.starts = make([]atomic.Int64, o.Events+warm)
-	r.acks = make([]atomic.Int64, o.Events+warm)
-	r.arrivals = make([]atomic.Int64, o.Events+warm)
-	res = &Result{
-		Events: o.Events, Concurrency: o.Concurrency, Listeners: o.Listeners,
-		MatchingListeners: o.Matching(), Sessions: o.Matching(), Partitions: o.Partitions,
-		Storage: "file", GOMAXPROCS: runtime.GOMAXPROCS(0),
+	if o.Self == "" {
+		if o.Self, err = os.Executable(); err != nil {
+			return nil, err
+		}
 	}
-	if o.MemoryStorage {
-		res.Storage = "memory"
-	}
-
+	b := &bench{o: o, sink: sinkClient{client: newClient(4)}}
+	rep = &Report{Machine: describeMachine(o), Options: o}
 	tmp, err := os.MkdirTemp("", "neru-bench-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	redisURL, natsURL := o.RedisURL, o.NATSURL
-	res.Redis, res.NATS = redisURL, natsURL
-	if redisURL == "" || natsURL == "" {
-		denv, err := devenv.Start(tmp, 0)
-		if err != nil {
-			return nil, err
-		}
-		defer denv.Close()
-		if redisURL == "" {
-			redisURL, res.Redis = denv.RedisURL, "in-process miniredis "+denv.RedisURL
-		}
-		if natsURL == "" {
-			natsURL, res.NATS = denv.NATSURL, "embedded nats-server "+denv.NATSURL+" (JetStream in "+tmp+")"
-		}
-	}
-	if o.RedisURL != "" {
-		r.keyspace = fmt.Sprintf("neru-bench-%08x:", r.id)
-		res.Redis += ", keyspace " + r.keyspace + " (deleted at the end)"
-		// Registered first, so it runs last: after the worker has left.
-		defer func() { err = errors.Join(err, r.cleanup(res)) }()
-	}
 
-	cfg := platform.Config{RedisURL: redisURL, NATSURL: natsURL, Keyspace: r.keyspace}
-	cfg.Gateway = gateway.Config{Partitions: o.Partitions, CommandAddr: "-", AllowPrivateNetworks: true}
-	cfg.Worker = worker.Config{Concurrency: o.WorkerConcurrency, AllowPrivateNetworks: true, DrainTime: 5 * time.Second}
-	p, err := platform.Open(ctx, cfg, o.Log)
-	if err != nil {
+	defer func() { err = errors.Join(err, b.stop()) }()
+	if err := b.startSink(ctx); err != nil {
 		return nil, err
 	}
-	defer p.Close()
-	if o.MemoryStorage {
-		if err := memoryStreams(ctx, p.JS); err != nil {
-			return nil, err
-		}
-	}
-
-	sinkURL, stopSink, err := serve(http.HandlerFunc(r.sink))
-	if err != nil {
-		return nil, err
-	}
-	defer stopSink()
-	inst := &instance.Instance{
-		ID: "bench", BaseURL: sinkURL, ApplicationID: fmt.Sprintf("bench-%08x", r.id), Unauthenticated: true,
-	}
-	if err := p.Instances.Create(ctx, inst); err != nil {
+	if err := b.startPlatform(ctx, tmp); err != nil {
 		return nil, err
 	}
 
-	fmt.Fprintf(o.Progress, "registering %d listeners (%d matching, one per session)...\n", o.Listeners, o.Matching())
-	took, err := r.register(ctx, p, inst.ID)
+	reg, err := b.register(ctx, 0, o.Sessions+o.Listeners)
 	if err != nil {
-		return nil, fmt.Errorf("bench: register listeners: %w", err)
+		return rep, err
 	}
-	res.RegisterSeconds, res.RegisterPerSecond = took.Seconds(), rate(o.Listeners, took)
-	fmt.Fprintf(o.Progress, "registered %d listeners in %s (%.0f/s)\n", o.Listeners, took.Round(time.Millisecond), res.RegisterPerSecond)
-
-	g, err := p.Gateway()
+	rep.Register = reg
+	if err := b.warmUp(ctx, b.webhooks); err != nil {
+		return rep, err
+	}
+	rep.Max, err = b.phase(ctx, "maximum", b.webhooks, o.Events, o.Rate, b.procs)
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
-	gatewayURL, stopGateway, err := serve(g.Handler())
+	if o.HalfLoad && rep.Max.DeliveredPerSecond > 0 {
+		rate := rep.Max.DeliveredPerSecond / 2
+		if rep.Half, err = b.phase(ctx, "half", b.webhooks, max(o.Events/2, 1), rate, b.procs); err != nil {
+			return rep, err
+		}
+	}
+	if o.StateOps > 0 {
+		if rep.State, err = b.stateOps(ctx); err != nil {
+			return rep, err
+		}
+	}
+	if o.Naive != "" {
+		if rep.Naive, err = b.naivePhase(ctx); err != nil {
+			return rep, err
+		}
+	}
+	if o.ScaleTo > 0 {
+		if rep.ScaleRegister, err = b.register(ctx, b.registered, o.ScaleTo); err != nil {
+			return rep, err
+		}
+		if err := b.warmUp(ctx, b.webhooks); err != nil {
+			return rep, err
+		}
+		if rep.Scaled, err = b.phase(ctx, "scaled", b.webhooks, o.Events, o.Rate, b.procs); err != nil {
+			return rep, err
+		}
+	}
+	return rep, ctx.Err()
+}
+
+func (b *bench) startSink(ctx context.Context) error {
+	addr := b.o.AppAddr
+	if b.o.Target == "" || addr == "" {
+		var err error
+		if addr, err = freeAddr(); err != nil {
+			return err
+		}
+	}
+	c, urls, err := start(ctx, "sink", b.o.Self, []string{"bench", "sink", "--addr", addr, "--echo-addr", "127.0.0.1:0"},
+		b.o.SelfEnv, 30*time.Second, "sink ", "echo ")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer stopGateway()
-	w, err := p.Worker()
+	b.sinkChild = c
+	b.sinkURL, b.echoURL = urls[0], urls[1]
+	b.sink.url = b.sinkURL
+	b.procs = append(b.procs, proc{role: "app (sink)", pid: c.pid()})
+	return nil
+}
+
+func (b *bench) startPlatform(ctx context.Context, tmp string) error {
+	self := proc{role: "load generator", pid: os.Getpid()}
+	if b.o.Target != "" {
+		b.webhooks, b.command = strings.TrimRight(b.o.Target, "/"), strings.TrimRight(b.o.CommandURL, "/")
+		b.appID, b.instID = b.o.ApplicationID, b.o.InstanceID
+		pid := b.o.PlatformPID
+		if pid == 0 {
+			pid = listenerPID(b.webhooks)
+		}
+		b.procs = append(b.procs, proc{role: "platform", pid: pid}, self)
+		return nil
+	}
+	run := rand.Uint32()
+	addr, err1 := freeAddr()
+	cmd, err2 := freeAddr()
+	fake, err3 := freeAddr()
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return err
+	}
+	b.appID, b.instID = fmt.Sprintf("bench-%08x", run), "bench"
+	args := []string{"dev", "--data-dir", filepath.Join(tmp, "dev"), "--addr", addr, "--command-addr", cmd,
+		"--fake-vonage-addr", fake, "--app-url", b.sinkURL, "--application-id", b.appID, "--instance", b.instID}
+	if b.o.RedisURL != "" {
+		args = append(args, "--redis-url", b.o.RedisURL)
+	}
+	if b.o.NATSURL != "" {
+		args = append(args, "--nats-url", b.o.NATSURL)
+	}
+	if b.o.PprofAddr != "" {
+		args = append(args, "--pprof-addr", b.o.PprofAddr)
+	}
+	b.keyspace = fmt.Sprintf("neru-bench-%08x:", run)
+	env := append([]string{"NERU_KEYSPACE=" + b.keyspace, "NERU_LOG_LEVEL=error"}, b.o.SelfEnv...)
+	fmt.Fprintf(b.o.Progress, "starting neru %s\n", strings.Join(args, " "))
+	c, _, err := start(ctx, "platform (neru dev)", b.o.Self, args, env, 2*time.Minute, "ready in")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	wctx, cancelWorker := context.WithCancel(context.Background())
-	wdone := make(chan error, 1)
-	go func() { wdone <- w.Run(wctx) }()
-	stopWorker := sync.OnceValue(func() error { cancelWorker(); return <-wdone })
-	defer stopWorker()
-
-	bodies := make([][]byte, o.Events+warm)
-	var path string
-	for i := range bodies {
-		path, bodies[i] = webhook(r.id, inst.ApplicationID, i, o.Matching())
-	}
-	post := &poster{r: r, url: gatewayURL + path, bodies: bodies, client: &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{
-			MaxIdleConns: o.Concurrency, MaxIdleConnsPerHost: o.Concurrency,
-			IdleConnTimeout: 90 * time.Second, DisableCompression: true,
-		},
-	}}
-	defer post.client.CloseIdleConnections()
-
-	// Warm-up: the worker claims its partitions, every connection pool fills.
-	fmt.Fprintf(o.Progress, "warming up with %d webhooks...\n", warm)
-	if st := post.run(ctx, o.Events, o.Events+warm, min(o.Concurrency, warm)); st.accepted != warm {
-		return nil, fmt.Errorf("bench: warm-up: %d of %d webhooks accepted (non-2xx %v, transport errors %d)",
-			st.accepted, warm, st.statuses, st.transport)
-	}
-	if !r.await(ctx, &r.warmDelivered, int64(warm), o.Timeout) {
-		return nil, fmt.Errorf("bench: warm-up: %d of %d deliveries arrived within %s", r.warmDelivered.Load(), warm, o.Timeout)
-	}
-
-	// Measured phase.
-	fmt.Fprintf(o.Progress, "posting %d webhooks with %d posters...\n", o.Events, o.Concurrency)
-	res.LoadBefore = loadAvg()
-	if o.CPUProfile != "" {
-		f, err := os.Create(o.CPUProfile)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return nil, err
-		}
-	}
-	stopTicker := r.tick(&post.done)
-	pool0 := *p.Redis.PoolStats()
-	rcpu0, rcpuOK := serverCPU(ctx, p.Redis)
-	cpu0, phaseStart := cpuTime(), r.now()
-	st := post.run(ctx, 0, o.Events, o.Concurrency)
-	postEnd := r.now()
-	r.await(ctx, &r.delivered, st.expected, o.Timeout)
-	cpu1, wall := cpuTime(), time.Duration(r.now()-phaseStart)
-	pool1 := *p.Redis.PoolStats()
-	rcpu1, rcpuOK1 := serverCPU(ctx, p.Redis)
-	stopTicker()
-	if o.CPUProfile != "" {
-		pprof.StopCPUProfile()
-	}
-	res.LoadAfter = loadAvg()
-	if err := stopWorker(); err != nil {
-		o.Log.Warn("worker stopped with an error", "err", err)
-	}
-	_, retried, dead := w.Metrics().Snapshot()
-
-	res.Posted, res.Accepted, res.Errors, res.TransportErrors = int(post.done.Load()), st.accepted, st.errors, st.transport
-	res.Statuses, res.Unmatched, res.Expected = st.statuses, st.unmatched, int(st.expected)
-	res.PostSeconds = time.Duration(postEnd - phaseStart).Seconds()
-	res.AcceptedPerSecond = rate(st.accepted, time.Duration(postEnd-phaseStart))
-	lat, ack := make([]time.Duration, 0, o.Events), make([]time.Duration, 0, o.Events)
-	var last int64
-	for i := range o.Events {
-		s := r.starts[i].Load()
-		if a := r.acks[i].Load(); a > 0 {
-			ack = append(ack, time.Duration(a-s))
-		}
-		if a := r.arrivals[i].Load(); a > 0 {
-			lat = append(lat, time.Duration(a-s))
-			last = max(last, a)
-		}
-	}
-	res.AckLatency, res.Latency = summarize(ack), summarize(lat)
-	res.Delivered = len(lat)
-	res.Missing = max(res.Expected-res.Delivered, 0)
-	res.Duplicates = int(r.dups.Load())
-	if last > 0 {
-		res.DeliverSeconds = time.Duration(last - phaseStart).Seconds()
-		res.DeliveredPerSecond = rate(res.Delivered, time.Duration(last-phaseStart))
-	}
-	res.Retried, res.Dead = retried, dead
-	res.CPUSeconds = (cpu1 - cpu0).Seconds()
-	res.CoresUsed = res.CPUSeconds / wall.Seconds()
-	if rcpuOK && rcpuOK1 {
-		res.RedisCPUSeconds = (rcpu1 - rcpu0).Seconds()
-	}
-	if res.Delivered > 0 {
-		res.CPUPerEventUs = (res.CPUSeconds + res.RedisCPUSeconds) / float64(res.Delivered) * 1e6
-	}
-	res.RedisPool = PoolUse{
-		Conns:  int(pool1.TotalConns),
-		Waits:  int(pool1.WaitCount - pool0.WaitCount),
-		WaitMs: float64(pool1.WaitDurationNs-pool0.WaitDurationNs) / 1e6,
-	}
-	if n := r.strays.Load(); n > 0 {
-		o.Log.Warn("the sink got deliveries it cannot attribute", "count", n)
-	}
-	return res, ctx.Err()
+	b.platform = c
+	b.webhooks, b.command = "http://"+addr, "http://"+cmd
+	b.procs = append(b.procs, proc{role: "platform", pid: c.pid()}, self)
+	b.procs = append(b.procs, b.serverProc("redis", b.o.RedisURL), b.serverProc("nats", b.o.NATSURL))
+	return nil
 }
 
-// memoryStreams recreates the (new, empty) streams of the embedded NATS with
-// memory storage: platform.Open made them with file storage, and a stream's
-// storage type cannot be updated in place.
-func memoryStreams(ctx context.Context, js jetstream.JetStream) error {
-	for _, s := range []string{delivery.EventsStream, delivery.DLQStream} {
-		if err := js.DeleteStream(ctx, s); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-			return fmt.Errorf("bench: delete stream %s: %w", s, err)
-		}
+// serverProc finds the server listening on rawURL's port.
+func (b *bench) serverProc(role, rawURL string) proc {
+	if rawURL == "" {
+		return proc{role: role, note: "embedded in the platform"}
 	}
-	return delivery.EnsureStreams(ctx, js, delivery.StreamConfig{MemoryStorage: true})
+	pid := listenerPID(rawURL)
+	if pid == 0 {
+		return proc{role: role, note: "not found on this machine"}
+	}
+	return proc{role: role, pid: pid}
 }
 
-// serve serves h on a free loopback port and returns its base URL.
-func serve(h http.Handler) (url string, stop func(), err error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
+// stop ends every child and deletes the platform's keyspace.
+func (b *bench) stop() error {
+	b.sinkChild.stop()
+	b.naive.stop()
+	if b.platform == nil {
+		return nil
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
-}
-
-var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// sink is the app: it records the first arrival of every webhook's delivery.
-func (r *run) sink(w http.ResponseWriter, req *http.Request) {
-	buf := bufs.Get().(*bytes.Buffer)
-	buf.Reset()
-	_, err := buf.ReadFrom(req.Body)
-	at := r.now()
-	seq, ok := seqOf(buf.Bytes())
-	bufs.Put(buf)
-	switch {
-	case err != nil:
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	case !ok || seq >= len(r.arrivals):
-		r.strays.Add(1)
-	case !r.arrivals[seq].CompareAndSwap(0, at):
-		r.dups.Add(1)
-	case seq < r.o.Events:
-		r.delivered.Add(1)
-	default:
-		r.warmDelivered.Add(1)
+	b.platform.stop()
+	if b.o.RedisURL == "" {
+		return nil
 	}
-	w.WriteHeader(http.StatusOK)
-}
-
-// await waits until *n reaches want, the timeout passes or ctx ends, and
-// reports whether n reached want.
-func (r *run) await(ctx context.Context, n *atomic.Int64, want int64, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for n.Load() < want {
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return false
-		}
-		time.Sleep(2 * time.Millisecond) // polling a counter the sink bumps
-	}
-	return true
-}
-
-// tick prints progress every two seconds until stopped.
-func (r *run) tick(posted *atomic.Int64) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(2 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				fmt.Fprintf(r.o.Progress, "  posted %d/%d, delivered %d\n", posted.Load(), r.o.Events, r.delivered.Load())
-			}
-		}
-	})
-	return func() { close(done); wg.Wait() }
-}
-
-// register creates the sessions the listeners use (through the platform's
-// session store, so they are indexed as in production), then the
-// listeners, RegisterConcurrency at a time through a client with a pool
-// that wide.
-func (r *run) register(ctx context.Context, p *platform.Platform, instanceID string) (time.Duration, error) {
-	start := time.Now()
-	wide := widerClient(p.Redis, r.o.RegisterConcurrency)
-	if wide == nil {
-		wide = p.Redis
-	} else {
-		defer wide.Close()
-	}
-	ls := listener.NewStore(wide, r.keyspace)
-	matching, sessions, total := r.o.Matching(), r.o.Matching(), r.o.Matching()+r.o.Listeners
-	var next, done atomic.Int64
-	eg, gctx := errgroup.WithContext(ctx)
-	for range r.o.RegisterConcurrency {
-		eg.Go(func() error {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= total {
-					return nil
-				}
-				var err error
-				if i < sessions {
-					// Listeners of a missing session never match: sessions first.
-					_, err = p.Sessions.Create(gctx, instanceID, sessionID(r.id, i), 2*time.Hour)
-				} else {
-					err = ls.Add(gctx, listenerFor(r.id, instanceID, i-sessions, matching, sessions))
-				}
-				if err != nil {
-					return err
-				}
-				done.Add(1)
-			}
-		})
-	}
-	stop := make(chan struct{})
-	go func() {
-		t := time.NewTicker(5 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				n := max(done.Load()-int64(sessions), 0)
-				fmt.Fprintf(r.o.Progress, "  %d/%d listeners (%.0f/s)\n", n, r.o.Listeners, rate(int(n), time.Since(start)))
-			}
-		}
-	}()
-	err := eg.Wait()
-	close(stop)
-	return time.Since(start), err
-}
-
-// cleanup deletes the run's keyspace from the real Redis it was given.
-func (r *run) cleanup(res *Result) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	rdb, err := redisx.Open(r.o.RedisURL)
+	rdb, err := redisx.Open(b.o.RedisURL)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-	fmt.Fprintf(r.o.Progress, "deleting keyspace %s...\n", r.keyspace)
-	start := time.Now()
-	n, err := deleteKeyspace(ctx, rdb, r.keyspace)
-	if res != nil {
-		res.CleanupKeys, res.CleanupSeconds = n, time.Since(start).Seconds()
-	}
-	if err != nil {
-		return fmt.Errorf("bench: delete keyspace %s (%d keys deleted): %w", r.keyspace, n, err)
+	fmt.Fprintf(b.o.Progress, "deleting keyspace %s...\n", b.keyspace)
+	if n, err := deleteKeyspace(ctx, rdb, b.keyspace); err != nil {
+		return fmt.Errorf("bench: delete keyspace %s (%d keys deleted): %w", b.keyspace, n, err)
 	}
 	return nil
 }
 
-// poster posts webhooks to the gateway.
-type poster struct {
-	r      *run
-	url    string
-	bodies [][]byte
-	client *http.Client
-	done   atomic.Int64 // measured webhooks answered (or failed)
-}
-
-type postStats struct {
-	accepted, errors, transport, unmatched int
-	expected                               int64 // deliveries the gateway reported stored
-	statuses                               map[int]int
-}
-
-// run posts webhooks [from, to) from c posters and waits for every answer.
-func (p *poster) run(ctx context.Context, from, to, c int) postStats {
-	var (
-		mu    sync.Mutex
-		total = postStats{statuses: map[int]int{}}
-		next  atomic.Int64
-		wg    sync.WaitGroup
-	)
+// register registers listeners [from, to) through the Go SDK, as an app
+// does: listener j < Sessions listens, in session j, for SMS from customer
+// j; the others listen for strangers, spread over the same sessions.
+func (b *bench) register(ctx context.Context, from, to int) (Registration, error) {
+	fmt.Fprintf(b.o.Progress, "registering listeners %d-%d through the SDK...\n", from, to-1)
+	c := sdk.New(sdk.Config{Endpoint: b.command, InstanceID: b.instID, ApplicationID: b.appID,
+		HTTPClient: newClient(b.o.RegisterConcurrency)})
+	run := uint32(0x5e55) // session ids stay the same across phases
+	startAt := time.Now()
+	var next, done atomic.Int64
 	next.Store(int64(from))
-	for range c {
-		wg.Go(func() {
-			var st postStats
-			st.statuses = map[int]int{}
+	eg, gctx := errgroup.WithContext(ctx)
+	for range b.o.RegisterConcurrency {
+		eg.Go(func() error {
 			for {
-				i := int(next.Add(1) - 1)
-				if i >= to || ctx.Err() != nil {
-					break
+				j := int(next.Add(1) - 1)
+				if j >= to {
+					return nil
 				}
-				p.one(ctx, i, &st)
-				if i < p.r.o.Events {
-					p.done.Add(1)
+				num := customer(j)
+				if j >= b.o.Sessions {
+					num = stranger(j)
 				}
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			total.accepted += st.accepted
-			total.errors += st.errors
-			total.transport += st.transport
-			total.unmatched += st.unmatched
-			total.expected += st.expected
-			for code, n := range st.statuses {
-				total.statuses[code] += n
+				s := c.Session(sessionID(run, j%b.o.Sessions))
+				if _, err := s.OnMessage(gctx, "/onMessage", sdk.Contact{Type: "sms", Number: num},
+					sdk.Contact{Type: "sms", Number: vonageNumber}); err != nil {
+					return fmt.Errorf("bench: register listener %d: %w", j, err)
+				}
+				if n := done.Add(1); n%100_000 == 0 {
+					fmt.Fprintf(b.o.Progress, "  %d listeners (%.0f/s)\n", n, rate(int(n), time.Since(startAt)))
+				}
 			}
 		})
 	}
-	wg.Wait()
-	if len(total.statuses) == 0 {
-		total.statuses = nil
-	}
-	return total
+	err := eg.Wait()
+	took := time.Since(startAt)
+	b.registered = from + int(done.Load())
+	r := Registration{Listeners: int(done.Load()), Seconds: took.Seconds(), PerSecond: rate(int(done.Load()), took)}
+	fmt.Fprintf(b.o.Progress, "registered %d listeners in %.2fs (%.0f/s)\n", r.Listeners, r.Seconds, r.PerSecond)
+	return r, err
 }
 
-func (p *poster) one(ctx context.Context, i int, st *postStats) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(p.bodies[i]))
+// warmUp posts a webhook per session, so every lane, pool and consumer is
+// up before a measured phase.
+func (b *bench) warmUp(ctx context.Context, target string) error {
+	p, err := b.phase(ctx, "", target, min(b.o.Sessions, 1000), 0, nil)
 	if err != nil {
-		st.transport++
-		return
+		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	p.r.starts[i].Store(p.r.now())
-	resp, err := p.client.Do(req)
+	if !p.Complete() {
+		return fmt.Errorf("bench: warm-up incomplete: %s", p.problem())
+	}
+	return nil
+}
+
+// phase posts n webhooks to target (closed loop, or paced at perSecond),
+// waits for their deliveries at the sink and measures. An empty name is a
+// warm-up: measured all the same, reported by nobody.
+func (b *bench) phase(ctx context.Context, name, target string, n int, perSecond float64, procs []proc) (*Phase, error) {
+	if err := b.alive(); err != nil {
+		return nil, err
+	}
+	run := rand.Uint32()
+	if err := b.sink.reset(ctx, run, n); err != nil {
+		return nil, err
+	}
+	var path string
+	bodies := make([][]byte, n)
+	for i := range bodies {
+		path, bodies[i] = webhook(run, b.appID, i, b.o.Sessions)
+	}
+	if name != "" {
+		fmt.Fprintf(b.o.Progress, "phase %s: %d webhooks over %d connections%s...\n", name, n, b.o.Concurrency, paced(perSecond))
+	}
+	client := newClient(b.o.Concurrency)
+	defer client.CloseIdleConnections()
+	post := &poster{client: client, url: target + path, bodies: bodies}
+	ph := &Phase{Name: name, Events: n, Concurrency: b.o.Concurrency, OfferedPerSecond: perSecond, LoadBefore: loadAvg()}
+	cpu0 := cpuOf(procs)
+	t0 := time.Now().UnixNano()
+	st := post.run(ctx, b.o.Concurrency, perSecond)
+	postEnd := time.Now().UnixNano()
+	delivered, dups, strays, err := b.await(ctx, int(st.expected))
 	if err != nil {
-		st.transport++
-		return
+		return nil, err
 	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		st.errors++
-		st.statuses[resp.StatusCode]++
-		return
-	}
+	end := time.Now().UnixNano()
+	cpu1 := cpuOf(procs)
+	arrivals, err := b.sink.arrivals(ctx)
 	if err != nil {
-		st.transport++
-		return
+		return nil, err
 	}
-	p.r.acks[i].Store(p.r.now())
-	st.accepted++
-	var reply struct{ Deliveries int }
-	if json.Unmarshal(body, &reply) != nil || reply.Deliveries == 0 {
-		st.unmatched++
+	ph.LoadAfter = loadAvg()
+
+	ph.Posted, ph.Accepted, ph.Errors, ph.TransportErrors = int(post.posted.Load()), st.accepted, st.errors, st.transport
+	ph.Statuses, ph.Unmatched, ph.Expected = st.statuses, st.unmatched, int(st.expected)
+	ph.Delivered, ph.Duplicates, ph.Strays = delivered, dups, strays
+	ph.Missing = max(ph.Expected-ph.Delivered, 0)
+	ph.AcceptedPerSecond = rate(st.accepted, time.Duration(postEnd-t0))
+	ack, lat := make([]time.Duration, 0, n), make([]time.Duration, 0, n)
+	var last int64
+	for i := range n {
+		s := post.starts[i].Load()
+		if a := post.acks[i].Load(); a > 0 {
+			ack = append(ack, time.Duration(a-s))
+		}
+		if i < len(arrivals) && arrivals[i] > 0 && s > 0 {
+			lat = append(lat, time.Duration(arrivals[i]-s))
+			last = max(last, arrivals[i])
+		}
 	}
-	st.expected += int64(reply.Deliveries)
+	ph.Ack, ph.Latency = summarize(ack), summarize(lat)
+	if last > t0 {
+		ph.Seconds = time.Duration(last - t0).Seconds()
+		ph.DeliveredPerSecond = rate(len(lat), time.Duration(last-t0))
+	}
+	for i, p := range procs {
+		pc := ProcCPU{Role: p.role, PID: p.pid, Note: p.note}
+		if p.pid != 0 {
+			pc.Name = procName(p.pid)
+			pc.Seconds = (cpu1[i] - cpu0[i]).Seconds()
+			if delivered > 0 {
+				pc.MicrosPerEvent = pc.Seconds / float64(delivered) * 1e6
+			}
+		}
+		ph.CPU = append(ph.CPU, pc)
+	}
+	ph.WallSeconds = time.Duration(end - t0).Seconds()
+	if name != "" {
+		ph.WriteText(b.o.Progress)
+	}
+	return ph, nil
+}
+
+func paced(perSecond float64) string {
+	if perSecond <= 0 {
+		return " (closed loop)"
+	}
+	return fmt.Sprintf(", paced at %.0f/s", perSecond)
+}
+
+func cpuOf(procs []proc) []time.Duration {
+	out := make([]time.Duration, len(procs))
+	for i, p := range procs {
+		if p.pid != 0 {
+			out[i], _ = procCPU(p.pid)
+		}
+	}
+	return out
+}
+
+// await polls the sink until want deliveries arrived or none arrived for
+// the timeout.
+func (b *bench) await(ctx context.Context, want int) (delivered, dups, strays int, err error) {
+	lastChange, lastN := time.Now(), -1
+	for {
+		if delivered, dups, strays, err = b.sink.count(ctx); err != nil {
+			return
+		}
+		if delivered >= want {
+			return
+		}
+		if delivered != lastN {
+			lastChange, lastN = time.Now(), delivered
+		} else if time.Since(lastChange) > b.o.Timeout {
+			return
+		}
+		if err = b.alive(); err != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+			return
+		case <-time.After(2 * time.Millisecond): // polling the sink's counter
+		}
+	}
+}
+
+func (b *bench) alive() error {
+	for _, c := range []*child{b.platform, b.naive} {
+		if c != nil {
+			if err := c.alive(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// naivePhase starts the naive pipeline on the same servers, delivering to
+// the same sink, and drives it with the maximum phase's load.
+func (b *bench) naivePhase(ctx context.Context) (*Phase, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	stream := fmt.Sprintf("NAIVE_%08x", rand.Uint32())
+	c, urls, err := start(ctx, "naive pipeline", b.o.Naive, []string{"--addr", addr, "--redis-url", b.o.RedisURL,
+		"--nats-url", b.o.NATSURL, "--app-url", b.sinkURL + "/onMessage", "--stream", stream}, nil, time.Minute, "naive ")
+	if err != nil {
+		return nil, err
+	}
+	b.naive = c
+	defer func() { c.stop(); b.naive = nil }()
+	target := urls[0]
+	procs := []proc{{role: "naive pipeline", pid: c.pid()}}
+	for _, p := range b.procs {
+		if p.role != "platform" {
+			procs = append(procs, p)
+		}
+	}
+	if err := b.warmUp(ctx, target); err != nil {
+		return nil, fmt.Errorf("bench: naive: %w", err)
+	}
+	return b.phase(ctx, "naive", target, b.o.Events, b.o.Rate, procs)
+}
+
+// stateOps measures SDK state operations (set, then get of the same key)
+// through the command endpoint against POSTs of the same size to a bare
+// echo handler, both from Concurrency connections.
+func (b *bench) stateOps(ctx context.Context) (*StateResult, error) {
+	n, conc := b.o.StateOps, b.o.Concurrency
+	fmt.Fprintf(b.o.Progress, "phase state: %d SDK state operations, then %d echo requests, over %d connections...\n", n, n, conc)
+	c := sdk.New(sdk.Config{Endpoint: b.command, InstanceID: b.instID, ApplicationID: b.appID, HTTPClient: newClient(conc)})
+	res := &StateResult{Ops: n, Concurrency: conc}
+	timed := func(op func(i int) error) (float64, error) {
+		var next atomic.Int64
+		eg, gctx := errgroup.WithContext(ctx)
+		t0 := time.Now()
+		for range conc {
+			eg.Go(func() error {
+				for i := int(next.Add(1) - 1); i < n && gctx.Err() == nil; i = int(next.Add(1) - 1) {
+					if err := op(i); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		err := eg.Wait()
+		return rate(n, time.Since(t0)), err
+	}
+	value := map[string]any{"text": "hello from the bench", "n": 42}
+	var err error
+	res.StatePerSecond, err = timed(func(i int) error {
+		st := c.Session(sessionID(0x5e55, i%b.o.Sessions)).State()
+		key := fmt.Sprintf("k%d", i/2%1000)
+		if i%2 == 0 {
+			return st.Set(ctx, key, value)
+		}
+		var out map[string]any
+		_, err := st.Get(ctx, key, &out)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bench: state ops: %w", err)
+	}
+	echo := newClient(conc)
+	body := `{"command":"set","key":"k1","args":["{\"text\":\"hello from the bench\",\"n\":42}"]}`
+	res.EchoPerSecond, err = timed(func(int) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.echoURL+"/state", strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := echo.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("echo answered %s", resp.Status)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bench: echo: %w", err)
+	}
+	res.Ratio = res.StatePerSecond / max(res.EchoPerSecond, 1)
+	fmt.Fprintf(b.o.Progress, "  state %.0f ops/s, echo %.0f req/s: %.2f\n", res.StatePerSecond, res.EchoPerSecond, res.Ratio)
+	return res, nil
 }

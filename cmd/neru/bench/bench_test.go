@@ -1,11 +1,16 @@
 package bench
 
 import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/neru-dev/neru/listener"
 	"github.com/neru-dev/neru/providers/messages"
 )
 
@@ -64,14 +69,13 @@ func TestValidate(t *testing.T) {
 		want   string
 	}{
 		{"no events", func(o *Options) { o.Events = 0 }, "-n"},
-		{"no posters", func(o *Options) { o.Concurrency = 0 }, "-c"},
-		{"no listeners", func(o *Options) { o.Listeners = 0 }, "-listeners"},
-		{"no sessions", func(o *Options) { o.Sessions = -1 }, "-sessions"},
-		{"partitions", func(o *Options) { o.Partitions = 5000 }, "-partitions"},
-		{"worker concurrency", func(o *Options) { o.WorkerConcurrency = -1 }, "-worker-concurrency"},
-		{"register concurrency", func(o *Options) { o.RegisterConcurrency = 0 }, "-register-concurrency"},
-		{"timeout", func(o *Options) { o.Timeout = 0 }, "-timeout"},
-		{"memory storage on a real NATS", func(o *Options) { o.MemoryStorage, o.NATSURL = true, "nats://x:4222" }, "-memory-storage"},
+		{"no connections", func(o *Options) { o.Concurrency = 0 }, "-c"},
+		{"no sessions", func(o *Options) { o.Sessions = 0 }, "--sessions"},
+		{"scale below the start", func(o *Options) { o.ScaleTo = 10 }, "--scale-to"},
+		{"register concurrency", func(o *Options) { o.RegisterConcurrency = 0 }, "--register-concurrency"},
+		{"timeout", func(o *Options) { o.Timeout = 0 }, "--timeout"},
+		{"target with servers", func(o *Options) { o.Target, o.RedisURL = "http://x", "redis://x" }, "--target"},
+		{"naive on embedded servers", func(o *Options) { o.Naive = "naive" }, "--naive"},
 	} {
 		o := DefaultOptions()
 		c.change(&o)
@@ -80,62 +84,91 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%s: Validate() = %v, want an error about %s", c.name, err, c.want)
 		}
 	}
-	o := DefaultOptions()
-	o.MemoryStorage = true
-	if err := o.Validate(); err != nil {
-		t.Errorf("memory storage on the embedded NATS: %v", err)
-	}
 }
 
-func TestMatching(t *testing.T) {
-	o := DefaultOptions()
-	o.Listeners, o.Sessions = 10, 1000
-	if o.Matching() != 10 {
-		t.Errorf("10 listeners over 1000 sessions: %d match", o.Matching())
-	}
-	o.Listeners = 1_000_000
-	if o.Matching() != 1000 {
-		t.Errorf("1M listeners over 1000 sessions: %d match", o.Matching())
-	}
-}
-
-// The generated webhooks must match exactly their listener, and the sink
-// must find their sequence number.
-func TestWebhookMatchesItsListenerOnly(t *testing.T) {
-	const run, matching, sessions = 0xdeadbeef, 3, 3
+// The generated webhooks come from their session's customer and carry
+// their run and sequence number, which the sink finds again.
+func TestWebhookCarriesRunAndSequence(t *testing.T) {
+	const run, sessions = 0xdeadbeef, 3
 	for _, seq := range []int{0, 1, 2, 5, 1 << 40} {
-		_, body := webhook(run, "app", seq, matching)
-		if got, ok := seqOf(body); !ok || got != seq {
-			t.Errorf("seqOf(webhook %d) = %d, %v", seq, got, ok)
+		_, body := webhook(run, "app", seq, sessions)
+		if r, got, ok := idOf(body); !ok || got != seq || r != run {
+			t.Errorf("idOf(webhook %d) = %x, %d, %v", seq, r, got, ok)
 		}
 		ev, err := messages.ParseInbound(body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for k := range 6 {
-			l := listenerFor(run, "inst", k, matching, sessions)
-			if err := l.Validate(); err != nil {
-				t.Fatalf("listener %d: %v", k, err)
-			}
-			want := k == seq%matching
-			if got := slices.Contains(ev.Keys, l.Key); got != want {
-				t.Errorf("webhook %d, listener %d (%s): matches %v, want %v", seq, k, l.Key, got, want)
-			}
+		want := listener.Key("msg-in", "sms", vonageNumber, customer(seq%sessions))
+		if !slices.Contains(ev.Keys, want) {
+			t.Errorf("webhook %d: keys %v lack %s", seq, ev.Keys, want)
 		}
 	}
 	for _, bad := range []string{``, `{}`, `{"message_uuid":"short"}`, `{"message_uuid": "0000000-be0c-4000-8000-00000000000g"}`} {
-		if _, ok := seqOf([]byte(bad)); ok {
-			t.Errorf("seqOf(%q) found a sequence number", bad)
+		if _, _, ok := idOf([]byte(bad)); ok {
+			t.Errorf("idOf(%q) found a sequence number", bad)
 		}
 	}
 }
 
-func TestListenersSpreadOverSessions(t *testing.T) {
-	seen := map[string]bool{}
-	for k := range 10 {
-		seen[listenerFor(1, "inst", k, 4, 4).SessionID] = true
+// The sink counts first arrivals of the current run, repeats and strays.
+func TestSinkCounts(t *testing.T) {
+	srv := httptest.NewServer(&Sink{})
+	defer srv.Close()
+	s := sinkClient{url: srv.URL, client: srv.Client()}
+	ctx := t.Context()
+	if err := s.reset(ctx, 7, 3); err != nil {
+		t.Fatal(err)
 	}
-	if len(seen) != 4 {
-		t.Errorf("10 listeners over 4 sessions use %d sessions", len(seen))
+	deliver := func(run uint32, seq int) {
+		t.Helper()
+		_, body := webhook(run, "app", seq, 1)
+		resp, err := srv.Client().Post(srv.URL+"/onMessage", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("sink answered %s", resp.Status)
+		}
+	}
+	deliver(7, 0)
+	deliver(7, 2)
+	deliver(7, 2) // a repeat
+	deliver(8, 1) // another run's
+	deliver(7, 9) // beyond the run
+	d, dups, strays, err := s.count(ctx)
+	if err != nil || d != 2 || dups != 1 || strays != 2 {
+		t.Fatalf("count = %d delivered, %d dups, %d strays, %v; want 2, 1, 2", d, dups, strays, err)
+	}
+	arr, err := s.arrivals(ctx)
+	if err != nil || len(arr) != 3 || arr[0] == 0 || arr[1] != 0 || arr[2] == 0 {
+		t.Fatalf("arrivals = %v, %v", arr, err)
+	}
+}
+
+// The process listening on a port is found, and its CPU read.
+func TestListenerPIDAndCPU(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	if pid := listenerPID(srv.URL); pid != os.Getpid() {
+		t.Fatalf("listenerPID(%s) = %d, want this process %d", srv.URL, pid, os.Getpid())
+	}
+	if pid := listenerPID("redis://10.1.2.3:6379"); pid != 0 {
+		t.Errorf("a remote host resolved to pid %d", pid)
+	}
+	cpu, err := procCPU(os.Getppid())
+	if err != nil || cpu < 0 {
+		t.Errorf("procCPU(parent) = %v, %v", cpu, err)
+	}
+}
+
+func TestReplaceBetween(t *testing.T) {
+	got, err := ReplaceBetween("a\n<!-- bench:begin -->\nold\n<!-- bench:end -->\nz\n", "new\n")
+	if want := "a\n<!-- bench:begin -->\nnew\n<!-- bench:end -->\nz\n"; err != nil || got != want {
+		t.Errorf("ReplaceBetween = %q, %v; want %q", got, err, want)
+	}
+	if _, err := ReplaceBetween("no markers", "x"); err == nil {
+		t.Error("no error without markers")
 	}
 }

@@ -4,53 +4,51 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
 )
 
-// Options configure one benchmark run. DefaultOptions gives the defaults
-// `neru bench` starts from.
+// Options configure a benchmark run; DefaultOptions gives `neru bench`'s.
 type Options struct {
-	Events      int // webhooks posted in the measured phase (-n); their bodies are built up front
-	Concurrency int // webhook posters running at once (-c)
-	Listeners   int // listeners registered before the run (-listeners)
-	// Sessions is how many sessions the matching listeners are spread over:
-	// min(Listeners, Sessions) listeners match, one per session, and the
-	// webhooks go round-robin over their senders. The other listeners are
-	// spread over the same sessions under numbers no webhook comes from.
-	Sessions int
+	// Self is the neru binary that runs `neru dev` and `neru bench sink`
+	// (default: this executable); SelfEnv is added to their environment.
+	Self    string
+	SelfEnv []string
 
-	RedisURL string // empty: an in-process Redis-protocol server (miniredis)
-	NATSURL  string // empty: an embedded nats-server with JetStream
+	// Target is the base URL of an already running platform; empty starts
+	// `neru dev` on RedisURL and NATSURL (empty: its embedded servers).
+	Target        string
+	CommandURL    string // the target's SDK command endpoint
+	ApplicationID string // the target's instance's Vonage application id
+	InstanceID    string // the target's instance, whose app URL must be the sink's
+	AppAddr       string // where the sink listens (with Target: where the instance's app URL points)
+	PlatformPID   int    // the target's process, for its CPU (0: found by its port)
 
-	Partitions        int  // gateway and worker partitions
-	WorkerConcurrency int  // worker.Config.Concurrency; 0 takes the worker's default
-	MemoryStorage     bool // JetStream memory storage for the streams (embedded NATS only)
+	RedisURL, NATSURL string
+	PprofAddr         string // `neru dev --pprof-addr`
+	Naive             string // the naive pipeline's binary; empty: no naive phase
 
-	RegisterConcurrency int           // Store.Add calls in flight while registering listeners
-	Timeout             time.Duration // how long to wait for deliveries after the last post
-	CPUProfile          string        // write a CPU profile of the measured phase here
+	Events      int     // webhooks of the maximum-rate phase (-n)
+	Concurrency int     // keep-alive connections posting webhooks (-c)
+	Sessions    int     // sender numbers: one listener and one session each
+	Listeners   int     // more listeners, of numbers nothing is sent from
+	HalfLoad    bool    // a paced phase at half the measured maximum
+	Rate        float64 // pace the maximum phase at this rate instead (events/s; 0: closed loop)
+	StateOps    int     // SDK state operations of the state phase (0: none)
+	ScaleTo     int     // register listeners up to this total, then measure the maximum again (0: not)
 
-	Log      *slog.Logger // the platform's logs; nil discards them
-	Progress io.Writer    // progress lines while the run goes; nil discards them
+	RegisterConcurrency int
+	Timeout             time.Duration // how long deliveries may stall before a phase gives up
+	Progress            io.Writer     // progress lines; nil discards them
 }
 
 // DefaultOptions are `neru bench` without flags.
 func DefaultOptions() Options {
 	return Options{
-		Events:              20000,
-		Concurrency:         64,
-		Listeners:           10,
-		Sessions:            1000,
-		Partitions:          16,
-		RegisterConcurrency: 64,
-		Timeout:             60 * time.Second,
+		Events: 50000, Concurrency: 64, Sessions: 1000, HalfLoad: true,
+		RegisterConcurrency: 64, Timeout: 30 * time.Second,
+		InstanceID: "dev", ApplicationID: "dev-app", CommandURL: "http://127.0.0.1:3001", AppAddr: "127.0.0.1:3000",
 	}
 }
-
-// Matching is how many listeners match the generated webhooks: one per
-// session used.
-func (o *Options) Matching() int { return min(o.Listeners, o.Sessions) }
 
 // Validate reports options that cannot make a meaningful run.
 func (o *Options) Validate() error {
@@ -61,14 +59,15 @@ func (o *Options) Validate() error {
 		}
 	}
 	check(o.Events >= 1 && o.Events <= 10_000_000, "-n must be 1-10000000 events, not %d", o.Events)
-	check(o.Concurrency >= 1 && o.Concurrency <= 10_000, "-c must be 1-10000 posters, not %d", o.Concurrency)
-	check(o.Listeners >= 1 && o.Listeners <= 100_000_000, "-listeners must be 1-100000000, not %d", o.Listeners)
-	check(o.Sessions >= 1 && o.Sessions <= 10_000_000, "-sessions must be 1-10000000, not %d", o.Sessions)
-	check(o.Partitions >= 1 && o.Partitions <= 4096, "-partitions must be 1-4096, not %d", o.Partitions)
-	check(o.WorkerConcurrency >= 0, "-worker-concurrency must not be negative")
-	check(o.RegisterConcurrency >= 1 && o.RegisterConcurrency <= 4096, "-register-concurrency must be 1-4096, not %d", o.RegisterConcurrency)
-	check(o.Timeout > 0, "-timeout must be positive")
-	check(!o.MemoryStorage || o.NATSURL == "",
-		"-memory-storage needs the embedded NATS: it recreates NERU_EVENTS and NERU_DLQ, which would destroy a real server's streams")
+	check(o.Concurrency >= 1 && o.Concurrency <= 10_000, "-c must be 1-10000 connections, not %d", o.Concurrency)
+	check(o.Sessions >= 1 && o.Sessions <= 1_000_000, "--sessions must be 1-1000000, not %d", o.Sessions)
+	check(o.Listeners >= 0 && o.Listeners <= 100_000_000, "--listeners must be 0-100000000, not %d", o.Listeners)
+	check(o.ScaleTo == 0 || o.ScaleTo > o.Sessions+o.Listeners, "--scale-to must exceed the listeners registered first (%d)", o.Sessions+o.Listeners)
+	check(o.Rate >= 0, "--rate must not be negative")
+	check(o.StateOps >= 0, "--state-ops must not be negative")
+	check(o.RegisterConcurrency >= 1 && o.RegisterConcurrency <= 4096, "--register-concurrency must be 1-4096, not %d", o.RegisterConcurrency)
+	check(o.Timeout > 0, "--timeout must be positive")
+	check(o.Target == "" || (o.RedisURL == "" && o.NATSURL == ""), "--target drives a running platform: --redis-url and --nats-url are its business")
+	check(o.Naive == "" || (o.RedisURL != "" && o.NATSURL != ""), "--naive needs --redis-url and --nats-url (the yardstick runs on real servers)")
 	return errors.Join(errs...)
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/neru-dev/neru/cmd/neru/simulate"
-	"github.com/neru-dev/neru/listener"
-	"github.com/neru-dev/neru/providers/messages"
 )
 
 // The app's Vonage number: every webhook is an SMS to it.
@@ -29,22 +27,6 @@ func messageUUID(run uint32, seq int) string {
 	return fmt.Sprintf("%08x-be0c-4000-8000-%012x", run, seq)
 }
 
-// listenerFor builds listener k of an instance with matching listeners and
-// sessions: the first matching ones listen for SMS from customer(k), one
-// per session; the rest listen for strangers.
-func listenerFor(run uint32, instanceID string, k, matching, sessions int) *listener.Listener {
-	from, sess := customer(k), k
-	if k >= matching {
-		from, sess = stranger(k), k%sessions
-	}
-	key := listener.Key("msg-in", "sms", vonageNumber, from)
-	return listener.New(instanceID, messages.Provider, messages.ActionInbound, key, listener.Callback{
-		ID:        fmt.Sprintf("bench-%08x-%d", run, k),
-		SessionID: sessionID(run, sess),
-		Path:      "onMessage",
-	})
-}
-
 // webhook builds the inbound SMS with sequence number seq, sent by the
 // customer of matching listener seq % matching.
 func webhook(run uint32, app string, seq, matching int) (path string, body []byte) {
@@ -59,24 +41,30 @@ func webhook(run uint32, app string, seq, matching int) (path string, body []byt
 
 var uuidField = []byte(`"message_uuid"`)
 
-// seqOf finds the sequence number in a webhook body built by webhook.
-func seqOf(body []byte) (int, bool) {
+// idOf finds the run id and sequence number in a body that carries a
+// webhook built by webhook (the webhook itself, or a delivery wrapping it).
+func idOf(body []byte) (run uint32, seq int, ok bool) {
 	i := bytes.Index(body, uuidField)
 	if i < 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	rest := body[i+len(uuidField):]
 	open := bytes.IndexByte(rest, '"')
 	if open < 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	rest = rest[open+1:]
-	end := bytes.IndexByte(rest, '"')
-	if end != 36 {
-		return 0, false
+	if bytes.IndexByte(rest, '"') != 36 {
+		return 0, 0, false
 	}
+	r, ok1 := hex(rest[0:8])
+	n, ok2 := hex(rest[24:36])
+	return uint32(r), n, ok1 && ok2
+}
+
+func hex(digits []byte) (int, bool) {
 	n := 0
-	for _, c := range rest[24:36] {
+	for _, c := range digits {
 		var d byte
 		switch {
 		case c >= '0' && c <= '9':

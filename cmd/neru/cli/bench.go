@@ -5,59 +5,99 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 
 	"github.com/neru-dev/neru/cmd/neru/bench"
 )
 
 func runBench(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "sink" {
+		return runBenchSink(ctx, args[1:])
+	}
 	o := bench.DefaultOptions()
-	var asJSON, verbose bool
+	var asJSON bool
+	var markdown, readme string
 	fs := flags("bench")
-	fs.IntVar(&o.Events, "n", o.Events, "webhooks to post in the measured phase")
-	fs.IntVar(&o.Concurrency, "c", o.Concurrency, "webhook posters running at once (keep-alive connections)")
-	fs.IntVar(&o.Listeners, "listeners", o.Listeners, "listeners to register; min(listeners, sessions) match the webhooks, the rest never do")
-	fs.IntVar(&o.Sessions, "sessions", o.Sessions, "sessions the matching listeners are spread over (one matching listener each)")
-	fs.StringVar(&o.RedisURL, "redis-url", "", "use this Redis (a fresh keyspace, deleted at the end) instead of an in-process one")
-	fs.StringVar(&o.NATSURL, "nats-url", "", "use this NATS instead of an embedded one; it takes over NERU_EVENTS' partition consumers, so never a NATS a platform uses")
-	fs.IntVar(&o.Partitions, "partitions", o.Partitions, "partitions of the gateway and the worker")
-	fs.IntVar(&o.WorkerConcurrency, "worker-concurrency", o.WorkerConcurrency, "worker HTTP concurrency (worker.Config.Concurrency; 0 = the worker's default)")
-	fs.BoolVar(&o.MemoryStorage, "memory-storage", false, "JetStream memory storage for the streams (embedded NATS only); default file storage in a temp dir")
-	fs.IntVar(&o.RegisterConcurrency, "register-concurrency", o.RegisterConcurrency, "listener registrations in flight at once")
-	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "how long to wait for the deliveries after the last webhook")
-	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the measured phase to this file")
-	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
-	fs.BoolVar(&verbose, "v", false, "the platform's debug logs (default: errors only)")
+	fs.IntVar(&o.Events, "n", o.Events, "webhooks of the maximum-rate phase")
+	fs.IntVar(&o.Concurrency, "c", o.Concurrency, "keep-alive connections posting webhooks (and SDK calls)")
+	fs.IntVar(&o.Sessions, "sessions", o.Sessions, "sender numbers the webhooks come from: one listener and one session each")
+	fs.IntVar(&o.Listeners, "listeners", o.Listeners, "more listeners to register first, of numbers nothing is sent from")
+	fs.IntVar(&o.ScaleTo, "scale-to", 0, "after the first phases, register listeners up to this total and measure the maximum again")
+	fs.BoolVar(&o.HalfLoad, "half", o.HalfLoad, "measure latency at half the maximum rate, paced")
+	fs.Float64Var(&o.Rate, "rate", 0, "pace the maximum phase at this many webhooks/s (0: closed loop, as fast as answered)")
+	fs.IntVar(&o.StateOps, "state-ops", 0, "SDK state operations (set/get) to time against a bare echo handler (0: none)")
+	fs.StringVar(&o.RedisURL, "redis-url", "", "start neru dev on this Redis (a fresh keyspace, deleted at the end); default its in-process one")
+	fs.StringVar(&o.NATSURL, "nats-url", "", "start neru dev on this NATS (it takes over NERU_EVENTS' consumers: never a NATS a platform uses); default embedded")
+	fs.StringVar(&o.Naive, "naive", "", "binary of the naive pipeline (go build ./cmd/neru/bench/naive) to compare with, on the same servers")
+	fs.StringVar(&o.PprofAddr, "pprof-addr", "", "serve the platform's net/http/pprof here (neru dev --pprof-addr)")
+	fs.StringVar(&o.Target, "target", "", "drive this already running platform (webhook base URL) instead of starting neru dev")
+	fs.StringVar(&o.CommandURL, "command-url", o.CommandURL, "with --target: its SDK command endpoint")
+	fs.StringVar(&o.InstanceID, "instance", o.InstanceID, "with --target: the instance the listeners are registered in")
+	fs.StringVar(&o.ApplicationID, "application-id", o.ApplicationID, "with --target: that instance's Vonage application id")
+	fs.StringVar(&o.AppAddr, "app-addr", o.AppAddr, "with --target: where the sink app listens (the instance's app URL)")
+	fs.IntVar(&o.PlatformPID, "platform-pid", 0, "with --target: its process id, for its CPU (default: found by its port)")
+	fs.IntVar(&o.RegisterConcurrency, "register-concurrency", o.RegisterConcurrency, "SDK listener registrations in flight at once")
+	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "how long deliveries may stall before a phase gives up")
+	fs.StringVar(&markdown, "markdown", "", "also write the report as a markdown table to this file (make bench: docs/benchmarks.md)")
+	fs.StringVar(&readme, "readme", "", "also put the summary table between the bench markers of this file (make bench: README.md)")
+	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
 	}
-	level := slog.LevelError
-	if verbose {
-		level = slog.LevelDebug
-	}
-	o.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	o.Progress = os.Stderr
-	res, err := bench.Run(ctx, o)
-	if res != nil {
+	rep, err := bench.Run(ctx, o)
+	if rep != nil && rep.Max != nil {
 		if asJSON {
 			enc := json.NewEncoder(os.Stdout)
 			enc.SetIndent("", "  ")
-			if jerr := enc.Encode(res); jerr != nil {
+			if jerr := enc.Encode(rep); jerr != nil {
 				return errors.Join(err, jerr)
 			}
 		} else {
-			res.WriteText(os.Stdout)
+			rep.WriteText(os.Stdout)
+		}
+		if markdown != "" && err == nil {
+			if werr := os.WriteFile(markdown, []byte(rep.Markdown(os.Args)), 0o644); werr != nil {
+				return werr
+			}
+		}
+		if readme != "" && err == nil {
+			if werr := updateReadme(readme, rep.Summary()); werr != nil {
+				return werr
+			}
 		}
 	}
 	if err != nil {
 		return err
 	}
-	if !res.Complete() {
+	if !rep.Complete() {
 		return errors.New("bench: the run is incomplete (errors, missing or duplicate deliveries)")
 	}
 	return nil
+}
+
+// runBenchSink is the app process of `neru bench`, started by it.
+func runBenchSink(ctx context.Context, args []string) error {
+	fs := flags("bench sink")
+	addr := fs.String("addr", "127.0.0.1:0", "listen address of the sink")
+	echoAddr := fs.String("echo-addr", "", "listen address of the bare echo handler (empty: none)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return bench.RunSink(ctx, *addr, *echoAddr, os.Stdout)
+}
+
+func updateReadme(path, summary string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	doc, err := bench.ReplaceBetween(string(raw), summary)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return os.WriteFile(path, []byte(doc), 0o644)
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -43,6 +44,9 @@ type DevOptions struct {
 	// VonageKeysDir holds <instance>.pem, the Vonage application keys;
 	// default <data-dir>/vonage-keys, where the dev key is put.
 	VonageKeysDir string
+	// PprofAddr serves net/http/pprof (empty: not served), for profiling
+	// the platform under `neru bench`.
+	PprofAddr string
 }
 
 const defaultFakeVonageAddr = "127.0.0.1:8090"
@@ -62,6 +66,7 @@ func runDev(ctx context.Context, args []string) error {
 	fs.StringVar(&o.VonageAPI, "vonage-api", env("NERU_VONAGE_API_URL", "fake"), `where vonage-api calls go: "fake" (recorded, see neru outbox), "direct" (real Vonage) or a base URL (env NERU_VONAGE_API_URL)`)
 	fs.StringVar(&o.FakeVonageAddr, "fake-vonage-addr", defaultFakeVonageAddr, "listen address of the fake Vonage API")
 	fs.StringVar(&o.VonageKeysDir, "vonage-keys-dir", os.Getenv("NERU_VONAGE_KEYS_DIR"), "directory of <instance>.pem Vonage application keys (default <data-dir>/vonage-keys, with the dev key)")
+	fs.StringVar(&o.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this address (profiling; empty: off)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -158,9 +163,28 @@ ready in %s
 	if fake != nil {
 		eg.Go(func() error { return serveFake(ctx, fake, o.FakeVonageAddr) })
 	}
+	if o.PprofAddr != "" {
+		eg.Go(func() error { return servePprof(ctx, o.PprofAddr) })
+	}
 	eg.Go(func() error { return g.Run(ctx) })
 	eg.Go(func() error { return runWorker(ctx) })
 	return eg.Wait()
+}
+
+// servePprof serves the runtime profiles on addr until ctx ends.
+func servePprof(ctx context.Context, addr string) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	context.AfterFunc(ctx, func() { _ = srv.Close() })
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("pprof: %w", err)
+	}
+	return nil
 }
 
 // ensureDevInstance (re)creates the dev instance with the current options.
