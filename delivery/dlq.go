@@ -21,24 +21,21 @@ type Dead struct {
 	*Delivery
 }
 
-// DLQJetStream is the slice of jetstream.JetStream the DLQ uses. PublishMsg
-// must return only once the stream stored the message.
+// DLQJetStream is the slice of jetstream.JetStream the DLQ reads with.
 type DLQJetStream interface {
 	Stream(ctx context.Context, name string) (jetstream.Stream, error)
-	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
 }
 
 // DLQ reads and replays the dead deliveries of NERU_DLQ, one instance at a
 // time (subject neru.dlq.<instance>). Safe for concurrent use.
 type DLQ struct {
-	js         DLQJetStream
-	partitions int
+	js  DLQJetStream
+	pub *Publisher
 }
 
-// NewDLQ returns a DLQ that replays onto partitions partitions (the
-// gateway's and workers' number).
-func NewDLQ(js DLQJetStream, partitions int) *DLQ {
-	return &DLQ{js: js, partitions: partitions}
+// NewDLQ returns a DLQ that replays through pub.
+func NewDLQ(js DLQJetStream, pub *Publisher) *DLQ {
+	return &DLQ{js: js, pub: pub}
 }
 
 // ListOptions select dead deliveries.
@@ -145,9 +142,9 @@ func (q *DLQ) replay(ctx context.Context, st jetstream.Stream, d *Dead) error {
 	r := *d.Delivery
 	r.AcceptedAt = time.Now()
 	r.Attempts, r.DeadReason = 0, ""
-	m := r.Msg(q.partitions)
+	m := r.Msg(q.pub.partitions)
 	m.Header.Set(nats.MsgIdHdr, r.ID+":replay:"+strconv.FormatUint(d.Seq, 10))
-	if _, err := q.js.PublishMsg(ctx, m); err != nil {
+	if err := q.pub.publish(ctx, []*nats.Msg{m})[0]; err != nil {
 		return fmt.Errorf("delivery: replay %d: %w", d.Seq, err)
 	}
 	if err := st.DeleteMsg(ctx, d.Seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {

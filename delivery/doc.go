@@ -10,6 +10,11 @@
 //
 // partition = fnv32a(instance ":" session) mod Partitions, so one session's
 // deliveries always share a subject and keep their order in the stream.
+// Publisher owns the partition count and all publishing onto NERU_EVENTS
+// (the router, the scheduler, DLQ replay): it sends many deliveries, waits
+// for every ack, and reports any failure as ErrUnavailable. The platform
+// configures the count once (NERU_PARTITIONS) and gives the same number to
+// the workers, which consume one partition per consumer.
 // Nats-Msg-Id is the delivery id, so a provider's retry of the same webhook is
 // stored once (within the stream's duplicate window).
 //

@@ -111,7 +111,7 @@ func TestPerSessionFIFOUnderFailuresAndRestarts(t *testing.T) {
 
 	// The gateway's router publishes, round by round, so each session's
 	// events enter the stream in order while the workers consume.
-	rt := router.New(h.p.Listeners, h.p.Sessions, h.p.JS, 16)
+	rt := router.New(h.p.Listeners, h.p.Sessions, h.p.Events)
 	published := make(chan error, 1)
 	go func() {
 		for n := range perSession {

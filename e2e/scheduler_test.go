@@ -32,8 +32,8 @@ var schedT0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 // passing every 10ms when run.
 func (h *harness) schedRunner(c *fakeClock) *scheduler.Runner {
 	h.t.Helper()
-	r, err := scheduler.NewRunner(scheduler.Config{Partitions: h.p.Config.Gateway.Partitions, Now: c.Now, Tick: 10 * time.Millisecond},
-		scheduler.NewStore(h.p.Redis, h.p.Config.Keyspace, 0), h.p.JS, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r, err := scheduler.NewRunner(scheduler.Config{Now: c.Now, Tick: 10 * time.Millisecond},
+		scheduler.NewStore(h.p.Redis, h.p.Config.Keyspace, 0), h.p.Events, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func (g *Gateway) dlq() (*delivery.DLQ, error) {
 	if g.d.JetStream == nil {
 		return nil, httpx.Errorf(http.StatusServiceUnavailable, "unavailable", "this gateway has no JetStream access for the DLQ")
 	}
-	return delivery.NewDLQ(g.d.JetStream, g.cfg.Partitions), nil
+	return delivery.NewDLQ(g.d.JetStream, g.d.Publisher), nil
 }
 
 // deadView is a dead delivery as the admin API shows it; Body only on show.

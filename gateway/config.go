@@ -14,7 +14,6 @@ const DefaultFallbackNCCO = `[{"action":"talk","text":"Sorry, we cannot take you
 type Config struct {
 	Addr          string        // public listener; default 127.0.0.1:8080
 	CommandAddr   string        // SDK command endpoint; default 127.0.0.1:3001; "-" disables it
-	Partitions    int           // must equal the workers'; default 16
 	MaxBody       int64         // request body cap; default 1 MiB
 	AnswerTimeout time.Duration // how long a call waits for the app's NCCO; default 4s
 	// PublishTimeout bounds the wait for JetStream to store a webhook's
@@ -57,9 +56,6 @@ func (c *Config) setDefaults() {
 	if c.CommandAddr == "" {
 		c.CommandAddr = "127.0.0.1:3001"
 	}
-	if c.Partitions == 0 {
-		c.Partitions = 16
-	}
 	if c.MaxBody == 0 {
 		c.MaxBody = 1 << 20
 	}
@@ -92,9 +88,6 @@ func (c *Config) Validate() error {
 	var ncco []json.RawMessage
 	if json.Unmarshal([]byte(c.FallbackNCCO), &ncco) != nil {
 		return errors.New("gateway: FallbackNCCO must be a JSON array")
-	}
-	if c.Partitions < 1 || c.Partitions > 4096 {
-		return errors.New("gateway: Partitions must be 1-4096")
 	}
 	if c.VonageAPIURL != "" {
 		u, err := url.Parse(c.VonageAPIURL)

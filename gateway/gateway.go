@@ -32,7 +32,7 @@ type Deps struct {
 	Redis     redis.UniversalClient
 	Keyspace  string
 	NATS      *nats.Conn
-	Publisher router.Publisher
+	Publisher *delivery.Publisher // NERU_EVENTS, and the partition count
 	Instances *instance.Store
 	Listeners *listener.Store
 	Sessions  *session.Store
@@ -70,7 +70,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	g := &Gateway{
 		cfg:    cfg,
 		d:      d,
-		router: router.New(d.Listeners, d.Sessions, d.Publisher, cfg.Partitions),
+		router: router.New(d.Listeners, d.Sessions, d.Publisher),
 		client: delivery.NewClient(cfg.AnswerTimeout, cfg.AllowPrivateNetworks),
 		log:    d.Log,
 		state:  state.NewStore(d.Redis, d.Keyspace, state.SessionTTLFunc(d.Sessions.EnsureExpiry)),

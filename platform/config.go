@@ -20,6 +20,11 @@ type Config struct {
 	Keyspace       string // NERU_KEYSPACE, prefix of every Redis key, default "neru:"
 	StreamReplicas int    // NERU_STREAM_REPLICAS, default 1
 	SessionTTL     time.Duration
+	// Partitions is NERU_PARTITIONS, default 16: how many partitions
+	// NERU_EVENTS is split into. The one setting for the delivery publisher
+	// (gateway, scheduler, DLQ replay) and the worker; every process of a
+	// platform must use the same.
+	Partitions int
 
 	Gateway gateway.Config
 	Worker  worker.Config
@@ -57,8 +62,7 @@ func FromEnv() (Config, error) {
 	str("NERU_KEYSPACE", &c.Keyspace)
 	num("NERU_STREAM_REPLICAS", &c.StreamReplicas)
 	dur("NERU_SESSION_TTL", &c.SessionTTL)
-	num("NERU_PARTITIONS", &c.Gateway.Partitions)
-	c.Worker.Partitions = c.Gateway.Partitions
+	num("NERU_PARTITIONS", &c.Partitions)
 
 	str("NERU_GATEWAY_ADDR", &c.Gateway.Addr)
 	str("NERU_COMMAND_ADDR", &c.Gateway.CommandAddr)
@@ -104,6 +108,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Keyspace == "" {
 		c.Keyspace = "neru:"
+	}
+	if c.Partitions == 0 {
+		c.Partitions = 16
 	}
 	if c.StreamReplicas == 0 {
 		c.StreamReplicas = 1

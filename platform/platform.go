@@ -32,7 +32,10 @@ type Platform struct {
 	Instances *instance.Store
 	Listeners *listener.Store
 	Sessions  *session.Store
-	Log       *slog.Logger
+	// Events publishes onto NERU_EVENTS' Config.Partitions partitions: the
+	// gateway's router, the scheduler and DLQ replay all go through it.
+	Events *delivery.Publisher
+	Log    *slog.Logger
 }
 
 // Open connects to Redis and NATS and makes sure the streams exist.
@@ -55,6 +58,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Platform, error) 
 	if err == nil {
 		err = delivery.EnsureStreams(ctx, js, delivery.StreamConfig{Replicas: cfg.StreamReplicas})
 	}
+	var events *delivery.Publisher
+	if err == nil {
+		events, err = delivery.NewPublisher(js, cfg.Partitions)
+	}
 	if err != nil {
 		nc.Close()
 		_ = rdb.Close()
@@ -70,6 +77,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Platform, error) 
 		Instances: instances,
 		Listeners: listeners,
 		Sessions:  newSessions(rdb, cfg, instances, listeners),
+		Events:    events,
 		Log:       log,
 	}, nil
 }
@@ -77,7 +85,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Platform, error) 
 // Gateway builds the gateway.
 func (p *Platform) Gateway() (*gateway.Gateway, error) {
 	return gateway.New(p.Config.Gateway, gateway.Deps{
-		Redis: p.Redis, Keyspace: p.Config.Keyspace, NATS: p.NATS, Publisher: p.JS,
+		Redis: p.Redis, Keyspace: p.Config.Keyspace, NATS: p.NATS, Publisher: p.Events,
 		Instances: p.Instances, Listeners: p.Listeners, Sessions: p.Sessions, Log: p.logger("gateway"),
 		JetStream: p.JS,
 	})
@@ -86,7 +94,7 @@ func (p *Platform) Gateway() (*gateway.Gateway, error) {
 // Worker builds a worker.
 func (p *Platform) Worker() (*worker.Worker, error) {
 	cfg := p.Config.Worker
-	cfg.Partitions = p.Config.Gateway.Partitions
+	cfg.Partitions = p.Config.Partitions
 	return worker.New(cfg, p.JS, p.Redis, p.Config.Keyspace, p.Instances, p.logger("worker"),
 		worker.WithSessions(p.Sessions))
 }

@@ -8,8 +8,8 @@ import (
 // Scheduler builds the schedule runner. It runs in every worker process,
 // next to the worker; any number may run (see package scheduler).
 func (p *Platform) Scheduler() (*scheduler.Runner, error) {
-	return scheduler.NewRunner(scheduler.Config{Partitions: p.Config.Gateway.Partitions},
-		scheduler.NewStore(p.Redis, p.Config.Keyspace, 0), p.JS, p.logger("scheduler"))
+	return scheduler.NewRunner(scheduler.Config{},
+		scheduler.NewStore(p.Redis, p.Config.Keyspace, 0), p.Events, p.logger("scheduler"))
 }
 
 // Queues builds the queue dispatcher. It runs in every worker process, next

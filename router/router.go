@@ -3,12 +3,7 @@ package router
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/neru-dev/neru/delivery"
 	"github.com/neru-dev/neru/listener"
@@ -16,8 +11,9 @@ import (
 )
 
 // ErrUnavailable means JetStream did not confirm a publish: the caller must
-// not acknowledge the webhook, so the provider retries it.
-var ErrUnavailable = errors.New("event bus unavailable")
+// not acknowledge the webhook, so the provider retries it. It is
+// delivery.ErrUnavailable, the publisher's one error.
+var ErrUnavailable = delivery.ErrUnavailable
 
 // Event is a provider webhook, parsed just enough to route it.
 type Event struct {
@@ -40,24 +36,16 @@ func (e *Event) Doc() any {
 	return e.doc
 }
 
-// Publisher is the slice of jetstream.JetStream the router needs.
-// PublishMsgAsync must be safe for concurrent use; the returned future
-// resolves once the stream stored (or refused) the message.
-type Publisher interface {
-	PublishMsgAsync(msg *nats.Msg, opts ...jetstream.PublishOpt) (jetstream.PubAckFuture, error)
-}
-
 // Router matches events and publishes deliveries. Safe for concurrent use.
 type Router struct {
-	listeners  *listener.Store
-	sessions   *session.Store
-	pub        Publisher
-	partitions int
+	listeners *listener.Store
+	sessions  *session.Store
+	pub       *delivery.Publisher
 }
 
-// New returns a Router publishing on partitions partitions.
-func New(ls *listener.Store, ss *session.Store, pub Publisher, partitions int) *Router {
-	return &Router{listeners: ls, sessions: ss, pub: pub, partitions: partitions}
+// New returns a Router publishing through pub.
+func New(ls *listener.Store, ss *session.Store, pub *delivery.Publisher) *Router {
+	return &Router{listeners: ls, sessions: ss, pub: pub}
 }
 
 // Match returns the listeners of an instance that accept ev, oldest first.
@@ -111,24 +99,7 @@ func Deliveries(instanceID string, ev *Event, ls []*listener.Listener, accepted 
 // Publish stores every delivery in JetStream and returns once all are
 // acknowledged, or ErrUnavailable (wrapped) if any is not.
 func (r *Router) Publish(ctx context.Context, ds []*delivery.Delivery) error {
-	futures := make([]jetstream.PubAckFuture, 0, len(ds))
-	for _, d := range ds {
-		f, err := r.pub.PublishMsgAsync(d.Msg(r.partitions))
-		if err != nil {
-			return fmt.Errorf("%w: publish: %v", ErrUnavailable, err)
-		}
-		futures = append(futures, f)
-	}
-	for _, f := range futures {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			return fmt.Errorf("%w: %v", ErrUnavailable, err)
-		case <-ctx.Done():
-			return fmt.Errorf("%w: %v", ErrUnavailable, ctx.Err())
-		}
-	}
-	return nil
+	return r.pub.Publish(ctx, ds)
 }
 
 // Route matches ev and publishes its deliveries. It returns how many

@@ -10,9 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/neru-dev/neru/delivery"
 )
 
@@ -22,17 +19,16 @@ const HeaderRequestHash = "X-Neru-Scheduler-RequestHash"
 // Kind is the delivery kind of a schedule invocation.
 const Kind = "scheduler.fire"
 
-// Publisher is the slice of jetstream.JetStream the runner needs.
-// PublishMsgAsync must be safe for concurrent use; the returned future
-// resolves once the stream stored (or refused) the message.
+// Publisher stores deliveries in NERU_EVENTS; delivery.Publisher is one.
+// PublishEach returns, per delivery, nil once the stream stored it. It must
+// be safe for concurrent use.
 type Publisher interface {
-	PublishMsgAsync(msg *nats.Msg, opts ...jetstream.PublishOpt) (jetstream.PubAckFuture, error)
+	PublishEach(ctx context.Context, ds []*delivery.Delivery) []error
 }
 
 // Config tunes a Runner. Zero values take the defaults.
 type Config struct {
-	Partitions int           // must equal the gateway's and workers'; default 16
-	Tick       time.Duration // how often due schedules are claimed; default 500ms
+	Tick time.Duration // how often due schedules are claimed; default 500ms
 	// ClaimTTL is how long a claimed invocation may stay unsettled before
 	// another pass fires it again. It must stay below NERU_EVENTS' duplicate
 	// window (2m) so the repeat is deduplicated. Default 30s.
@@ -44,9 +40,6 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	if c.Partitions == 0 {
-		c.Partitions = 16
-	}
 	if c.Tick == 0 {
 		c.Tick = 500 * time.Millisecond
 	}
@@ -64,8 +57,6 @@ func (c *Config) setDefaults() {
 // Validate reports a configuration that cannot work.
 func (c *Config) Validate() error {
 	switch {
-	case c.Partitions < 1 || c.Partitions > 4096:
-		return errors.New("scheduler: Partitions must be 1-4096")
 	case c.ClaimTTL < time.Second || c.ClaimTTL > 90*time.Second:
 		return errors.New("scheduler: ClaimTTL must be 1s-90s (below the stream's 2m duplicate window)")
 	case c.Tick <= 0 || c.Batch < 1:
@@ -160,30 +151,18 @@ func (r *Runner) RunOnce(ctx context.Context) (int, error) {
 // publish stores one delivery per claim and returns the claims JetStream
 // acknowledged; the others stay claimed and are retried when it expires.
 func (r *Runner) publish(ctx context.Context, claims []*claim) []*claim {
-	type pending struct {
-		c *claim
-		f jetstream.PubAckFuture
-	}
 	accepted := time.Now()
-	var ps []pending
-	for _, c := range claims {
-		f, err := r.pub.PublishMsgAsync(Delivery(c.instance, c.sc, c.dueTime(), accepted).Msg(r.cfg.Partitions))
-		if err != nil {
-			r.log.Warn("scheduler: publish failed", "instance", c.instance, "schedule", c.id, "err", err)
-			continue
-		}
-		ps = append(ps, pending{c, f})
+	ds := make([]*delivery.Delivery, len(claims))
+	for i, c := range claims {
+		ds[i] = Delivery(c.instance, c.sc, c.dueTime(), accepted)
 	}
 	var ok []*claim
-	for _, p := range ps {
-		select {
-		case <-p.f.Ok():
-			ok = append(ok, p.c)
-		case err := <-p.f.Err():
-			r.log.Warn("scheduler: publish not stored", "instance", p.c.instance, "schedule", p.c.id, "err", err)
-		case <-ctx.Done():
-			return ok
+	for i, err := range r.pub.PublishEach(ctx, ds) {
+		if err != nil {
+			r.log.Warn("scheduler: publish not stored", "instance", claims[i].instance, "schedule", claims[i].id, "err", err)
+			continue
 		}
+		ok = append(ok, claims[i])
 	}
 	return ok
 }

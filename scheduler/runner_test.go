@@ -54,7 +54,11 @@ func (e *env) store() *Store { return NewStore(e.rdb, e.ks, 0) }
 
 func (e *env) runner(t *testing.T) *Runner {
 	t.Helper()
-	r, err := NewRunner(Config{Partitions: 4, Now: e.clock.Now, ClaimTTL: 30 * time.Second}, e.store(), e.js, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	pub, err := delivery.NewPublisher(e.js, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRunner(Config{Now: e.clock.Now, ClaimTTL: 30 * time.Second}, e.store(), pub, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
