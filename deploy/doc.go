@@ -8,7 +8,9 @@
 //   - nats/ and redis-cluster/: values for the official NATS Helm chart and
 //     a Redis Cluster chart (not vendored);
 //   - compose.yaml: 2 gateways behind Caddy, 2 workers, NATS, Redis;
-//   - Dockerfile: both binaries (and the neru tool and probe) on distroless.
+//   - Dockerfile: both binaries (and the neru tool and probe) on distroless;
+//   - .env.example: every NERU_* variable, embedded as EnvExample so that
+//     `gateway -h` and `worker -h` print it.
 //
 // The tests render the kustomization in-process (sigs.k8s.io/kustomize/api/
 // krusty: no kubectl needed), decode every object strictly into the
