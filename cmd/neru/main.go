@@ -1,11 +1,10 @@
 // Command neru is the platform's tool: `neru dev` runs everything in one
-// process; `neru simulate` posts provider webhooks; `neru instance` manages
-// instances through the admin API.
+// process; `neru simulate` posts provider webhooks; the admin commands
+// manage a running platform. `neru -h` lists them.
 package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,9 +14,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := cli.Run(ctx, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "neru:", err)
-		os.Exit(1)
-	}
+	code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }

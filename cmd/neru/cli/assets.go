@@ -3,8 +3,8 @@ package cli
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,28 +14,40 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/neru-dev/neru/assets"
 	"github.com/neru-dev/neru/gateway"
 )
 
-// runAssets is `neru assets ls`: an instance's vonage-assets files, through
+// assetsCmd is `neru assets ls`: an instance's vonage-assets files, through
 // the admin API (GET /admin/v1/instances/:id/assets).
-func runAssets(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "ls" {
-		return errors.New("usage: neru assets ls [--instance id] [-r] [--limit n] [prefix]")
-	}
-	fs := flags("assets ls")
-	gw := gatewayFlag(fs)
-	inst := instanceFlag(fs)
-	recursive := fs.Bool("r", false, "every file below the prefix, not just its direct entries")
-	limit := fs.Int("limit", 1000, "at most this many entries")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	if fs.NArg() > 1 {
-		return errors.New("usage: neru assets ls [flags] [prefix] (flags come before the prefix)")
-	}
-	q := url.Values{"prefix": {fs.Arg(0)}, "recursive": {strconv.FormatBool(*recursive)}, "limit": {strconv.Itoa(*limit)}}
+func assetsCmd() *cobra.Command {
+	return adminGroup(&cobra.Command{Use: "assets <command>", Short: "an instance's vonage-assets files: ls [--instance id] [-r] [prefix]"},
+		func(t *target) []*cobra.Command {
+			var recursive bool
+			var limit int
+			ls := &cobra.Command{
+				Use:     "ls [prefix] [-r] [--limit n]",
+				Short:   "list the files and folders under prefix (default: the top)",
+				Example: "  neru assets ls --instance shop -r reports/",
+				Args:    maxArgs(1, "one prefix"),
+				RunE: func(cmd *cobra.Command, args []string) error {
+					prefix := ""
+					if len(args) == 1 {
+						prefix = args[0]
+					}
+					return listAssets(cmd.Context(), *t, prefix, recursive, limit, cmd.OutOrStdout())
+				},
+			}
+			ls.Flags().BoolVarP(&recursive, "recursive", "r", false, "every file below the prefix, not just its direct entries")
+			ls.Flags().IntVar(&limit, "limit", 1000, "at most this many entries")
+			return []*cobra.Command{ls}
+		})
+}
+
+func listAssets(ctx context.Context, t target, prefix string, recursive bool, limit int, w io.Writer) error {
+	q := url.Values{"prefix": {prefix}, "recursive": {strconv.FormatBool(recursive)}, "limit": {strconv.Itoa(limit)}}
 	var out struct {
 		Res []struct {
 			Name         string    `json:"name"`
@@ -45,10 +57,10 @@ func runAssets(ctx context.Context, args []string) error {
 			ExpiresAt    time.Time `json:"expiresAt"`
 		} `json:"res"`
 	}
-	if err := newAdmin(*gw).do(ctx, http.MethodGet, "/instances/"+url.PathEscape(*inst)+"/assets?"+q.Encode(), nil, &out); err != nil {
+	if err := newAdmin(t.gateway).do(ctx, http.MethodGet, "/instances/"+url.PathEscape(t.instance)+"/assets?"+q.Encode(), nil, &out); err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TYPE\tSIZE\tMODIFIED\tEXPIRES\tNAME")
 	for _, a := range out.Res {
 		size, expires, name := strconv.FormatInt(a.Size, 10), "-", a.Name
@@ -65,7 +77,7 @@ func runAssets(ctx context.Context, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Type, size, modified, expires, name)
 	}
 	if len(out.Res) == 0 {
-		fmt.Fprintf(tw, "(no files under %q)\n", fs.Arg(0))
+		fmt.Fprintf(tw, "(no files under %q)\n", prefix)
 	}
 	return tw.Flush()
 }

@@ -1,25 +1,64 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 
+	"github.com/spf13/cobra"
+
 	"github.com/neru-dev/neru/cmd/neru/bench"
 )
 
-func runBench(ctx context.Context, args []string) error {
-	if len(args) > 0 && args[0] == "sink" {
-		return runBenchSink(ctx, args[1:])
-	}
+func benchCmd() *cobra.Command {
 	o := bench.DefaultOptions()
 	var asJSON bool
 	var markdown, readme string
-	fs := flags("bench")
-	fs.IntVar(&o.Events, "n", o.Events, "webhooks of the maximum-rate phase")
-	fs.IntVar(&o.Concurrency, "c", o.Concurrency, "keep-alive connections posting webhooks (and SDK calls)")
+	c := &cobra.Command{
+		Use:   "bench [flags]",
+		Short: "end-to-end throughput and latency: webhooks → gateway → JetStream → worker → app",
+		Long: `bench measures the platform from outside: it starts neru dev and a sink app as child processes
+(or drives a running platform with --target), posts webhooks over keep-alive connections and
+reports throughput, latency and CPU per event of every process.`,
+		Example: "  neru bench -n 20000 -c 64 --half\n  make bench   # the README's table",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Progress = cmd.ErrOrStderr()
+			rep, err := bench.Run(cmd.Context(), o)
+			if rep != nil && rep.Max != nil {
+				if asJSON {
+					enc := json.NewEncoder(cmd.OutOrStdout())
+					enc.SetIndent("", "  ")
+					if jerr := enc.Encode(rep); jerr != nil {
+						return errors.Join(err, jerr)
+					}
+				} else {
+					rep.WriteText(cmd.OutOrStdout())
+				}
+				if markdown != "" && err == nil {
+					if werr := os.WriteFile(markdown, []byte(rep.Markdown(os.Args)), 0o644); werr != nil {
+						return werr
+					}
+				}
+				if readme != "" && err == nil {
+					if werr := updateReadme(readme, rep.Summary()); werr != nil {
+						return werr
+					}
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if !rep.Complete() {
+				return errors.New("bench: the run is incomplete (errors, missing or duplicate deliveries)")
+			}
+			return nil
+		},
+	}
+	fs := c.Flags()
+	fs.IntVarP(&o.Events, "events", "n", o.Events, "webhooks of the maximum-rate phase")
+	fs.IntVarP(&o.Concurrency, "concurrency", "c", o.Concurrency, "keep-alive connections posting webhooks (and SDK calls)")
 	fs.IntVar(&o.Sessions, "sessions", o.Sessions, "sender numbers the webhooks come from: one listener and one session each")
 	fs.IntVar(&o.Listeners, "listeners", o.Listeners, "more listeners to register first, of numbers nothing is sent from")
 	fs.IntVar(&o.ScaleTo, "scale-to", 0, "after the first phases, register listeners up to this total and measure the maximum again")
@@ -41,53 +80,25 @@ func runBench(ctx context.Context, args []string) error {
 	fs.StringVar(&markdown, "markdown", "", "also write the report as a markdown table to this file (make bench: docs/benchmarks.md)")
 	fs.StringVar(&readme, "readme", "", "also put the summary table between the bench markers of this file (make bench: README.md)")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
-	}
-	o.Progress = os.Stderr
-	rep, err := bench.Run(ctx, o)
-	if rep != nil && rep.Max != nil {
-		if asJSON {
-			enc := json.NewEncoder(os.Stdout)
-			enc.SetIndent("", "  ")
-			if jerr := enc.Encode(rep); jerr != nil {
-				return errors.Join(err, jerr)
-			}
-		} else {
-			rep.WriteText(os.Stdout)
-		}
-		if markdown != "" && err == nil {
-			if werr := os.WriteFile(markdown, []byte(rep.Markdown(os.Args)), 0o644); werr != nil {
-				return werr
-			}
-		}
-		if readme != "" && err == nil {
-			if werr := updateReadme(readme, rep.Summary()); werr != nil {
-				return werr
-			}
-		}
-	}
-	if err != nil {
-		return err
-	}
-	if !rep.Complete() {
-		return errors.New("bench: the run is incomplete (errors, missing or duplicate deliveries)")
-	}
-	return nil
+	c.AddCommand(benchSinkCmd())
+	return c
 }
 
-// runBenchSink is the app process of `neru bench`, started by it.
-func runBenchSink(ctx context.Context, args []string) error {
-	fs := flags("bench sink")
-	addr := fs.String("addr", "127.0.0.1:0", "listen address of the sink")
-	echoAddr := fs.String("echo-addr", "", "listen address of the bare echo handler (empty: none)")
-	if err := fs.Parse(args); err != nil {
-		return err
+// benchSinkCmd is the app process of `neru bench`, started by it.
+func benchSinkCmd() *cobra.Command {
+	var addr, echoAddr string
+	c := &cobra.Command{
+		Use:    "sink [--addr a] [--echo-addr a]",
+		Short:  "the app process neru bench starts (not for direct use)",
+		Hidden: true,
+		Args:   noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return bench.RunSink(cmd.Context(), addr, echoAddr, cmd.OutOrStdout())
+		},
 	}
-	return bench.RunSink(ctx, *addr, *echoAddr, os.Stdout)
+	c.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "listen address of the sink")
+	c.Flags().StringVar(&echoAddr, "echo-addr", "", "listen address of the bare echo handler (empty: none)")
+	return c
 }
 
 func updateReadme(path, summary string) error {

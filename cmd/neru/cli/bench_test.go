@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -17,11 +16,7 @@ const asNeru = "NERU_CLI_TEST_AS_NERU=1"
 
 func TestMain(m *testing.M) {
 	if os.Getenv("NERU_CLI_TEST_AS_NERU") == "1" {
-		if err := Run(context.Background(), os.Args[1:]); err != nil {
-			fmt.Fprintln(os.Stderr, "neru:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+		os.Exit(Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(testenv.Main(m))
 }

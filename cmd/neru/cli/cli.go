@@ -1,72 +1,156 @@
-// Package cli is the `neru` command: dev mode, webhook simulation and the
-// admin commands. Each subcommand parses its own flags and returns an error;
-// only main exits.
+// Package cli is the `neru` command, built on cobra: dev mode, webhook
+// simulation, the admin commands and the benchmark. Every command and
+// subcommand has its own flags and -h; flags may come anywhere after the
+// command they belong to (and a group's flags, such as --instance, anywhere
+// after the group). Commands return errors; only Main turns them into an
+// exit code. It owns no Redis keys and no NATS subjects: the admin commands
+// go through the gateway's admin API.
 package cli
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/neru-dev/neru/internal/buildinfo"
 )
 
-type command struct {
-	summary string
-	run     func(ctx context.Context, args []string) error
+// Main runs the neru command line with args (without the program name) and
+// returns the process's exit code: 0 on success and for -h, 1 on any error,
+// which is printed to stderr with, for a usage mistake, a pointer to the
+// command's help.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, "neru:", err)
+	if errors.As(err, new(usageError)) {
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return 1
 }
 
-func commands() map[string]command {
-	return map[string]command{
-		"dev":      {"run the whole platform in one process (embedded NATS, in-memory Redis)", runDev},
-		"simulate": {"post a realistic provider webhook: sms | sms-status | call | voice-event", runSimulate},
-		"instance": {"manage instances: create | list | update | delete", runInstance},
-		"assets":   {"list an instance's vonage-assets files: ls [--instance id] [-r] [prefix]", runAssets},
-		"logs":     {"show an instance's app logs (logs-submission); --follow to keep watching", runLogs},
-		"outbox":   {"show what apps sent to the fake Vonage API of neru dev (vonage-api)", runOutbox},
-		"bench":    {"end-to-end throughput and latency: webhooks → gateway → JetStream → worker → app", runBench},
-		"sessions": {"inspect and end an instance's sessions: list | get | reset | delete", runSessions},
-		"dlq":      {"dead deliveries of an instance: list | show | replay", runDLQ},
+// usageError is a mistake in the command line (unknown command or flag,
+// wrong number of arguments), as opposed to a failure of the command.
+type usageError struct{ error }
 
-		"schedules": {"inspect and cancel an instance's schedules: list | get | cancel", runSchedules},
-		"queues":    {"inspect an instance's queues: list | stats | pause | resume | deadletter", runQueues},
+func (e usageError) Unwrap() error { return e.error }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "neru",
+		Short: "the NeRu-style platform's tool: dev mode, webhook simulation, admin commands",
+		Long: `neru runs the whole platform on one machine (neru dev), posts realistic provider webhooks
+(neru simulate) and manages a running platform through the gateway's admin API (instance,
+sessions, dlq, schedules, queues, assets, logs). Admin commands take --gateway (env
+NERU_GATEWAY_URL) and send NERU_ADMIN_TOKEN as the bearer token.`,
+		Version:       buildinfo.Read().String(),
+		SilenceErrors: true, // Main prints them, once
+		SilenceUsage:  true, // a failing command is not a usage mistake
+		Args:          cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return unknownSubcommand(cmd, args[0])
+		},
+	}
+	root.SetVersionTemplate("neru {{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		devCmd(), simulateCmd(), benchCmd(),
+		instanceCmd(), sessionsCmd(), dlqCmd(), schedulesCmd(), queuesCmd(), assetsCmd(), logsCmd(), outboxCmd(),
+		versionCmd(),
+	)
+	return root
+}
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "print the module version and the VCS revision, time and modified flag it was built from",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), "neru", buildinfo.Read())
+			return err
+		},
 	}
 }
 
-// Run executes the neru command line.
-func Run(ctx context.Context, args []string) error {
-	cmds := commands()
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(os.Stdout, cmds)
+// group makes c a command that only holds subcommands: without one, or
+// with an unknown one, it is a usage error (cobra's default would print
+// the help and exit 0).
+func group(c *cobra.Command, subs ...*cobra.Command) *cobra.Command {
+	c.Args = cobra.ArbitraryArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return usagef("%s needs a subcommand: %s", cmd.CommandPath(), subcommandNames(cmd))
+		}
+		return unknownSubcommand(cmd, args[0])
+	}
+	c.AddCommand(subs...)
+	return c
+}
+
+func unknownSubcommand(cmd *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q for %q (%s)", name, cmd.CommandPath(), subcommandNames(cmd))
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's default, which SuggestionsFor does not apply itself
+	}
+	if s := cmd.SuggestionsFor(name); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return usageError{errors.New(msg)}
+}
+
+func subcommandNames(cmd *cobra.Command) string {
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() && c.Name() != "help" && c.Name() != "completion" {
+			names = append(names, c.Name())
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// noArgs, exactArgs and maxArgs check positional arguments with a message
+// that names what is expected.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s takes no arguments, got %q", cmd.CommandPath(), args)
+	}
+	return nil
+}
+
+func exactArgs(what ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != len(what) {
+			return usagef("%s takes %s, got %d argument(s)", cmd.CommandPath(), strings.Join(what, " "), len(args))
+		}
 		return nil
 	}
-	c, ok := cmds[args[0]]
-	if !ok {
-		usage(os.Stderr, cmds)
-		return fmt.Errorf("unknown command %q", args[0])
-	}
-	return c.run(ctx, args[1:])
 }
 
-func usage(w io.Writer, cmds map[string]command) {
-	names := make([]string, 0, len(cmds))
-	for n := range cmds {
-		names = append(names, n)
+func maxArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return usagef("%s takes at most %s, got %q", cmd.CommandPath(), what, args)
+		}
+		return nil
 	}
-	sort.Strings(names)
-	fmt.Fprintln(w, "usage: neru <command> [flags]")
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, cmds[n].summary)
-	}
-}
-
-// flags returns a FlagSet that reports errors instead of exiting.
-func flags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("neru "+name, flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
-	return fs
 }
 
 func env(name, def string) string {
@@ -76,12 +160,37 @@ func env(name, def string) string {
 	return def
 }
 
-// gatewayFlag and instanceFlag are the flags every admin command shares.
-func gatewayFlag(fs *flag.FlagSet) *string {
-	return fs.String("gateway", env("NERU_GATEWAY_URL", "http://127.0.0.1:8080"),
+// target is where an admin command goes: the gateway and, for
+// per-instance commands, the instance.
+type target struct{ gateway, instance string }
+
+// gatewayFlag and instanceFlag are the flags every admin command shares;
+// they are persistent, so they may come before or after the subcommand.
+func gatewayFlag(fs *pflag.FlagSet, t *target) {
+	fs.StringVar(&t.gateway, "gateway", env("NERU_GATEWAY_URL", "http://127.0.0.1:8080"),
 		"gateway base URL (env NERU_GATEWAY_URL); the token comes from NERU_ADMIN_TOKEN")
 }
 
-func instanceFlag(fs *flag.FlagSet) *string {
-	return fs.String("instance", env("NERU_INSTANCE", "dev"), "instance id (env NERU_INSTANCE)")
+func instanceFlag(fs *pflag.FlagSet, t *target) {
+	fs.StringVar(&t.instance, "instance", env("NERU_INSTANCE", "dev"), "instance id (env NERU_INSTANCE)")
+}
+
+// adminGroup is a group of per-instance admin commands, built by subs
+// around one target.
+func adminGroup(c *cobra.Command, subs func(t *target) []*cobra.Command) *cobra.Command {
+	t := &target{}
+	gatewayFlag(c.PersistentFlags(), t)
+	instanceFlag(c.PersistentFlags(), t)
+	return group(c, subs(t)...)
+}
+
+// runGroup runs one of the admin groups outside the neru tree (the
+// exported Sessions, DLQ, … that tests and tools call), against gatewayURL
+// and instanceID, writing to out.
+func runGroup(ctx context.Context, c *cobra.Command, gatewayURL, instanceID string, args []string, out io.Writer) error {
+	c.SetArgs(append([]string{"--gateway=" + gatewayURL, "--instance=" + instanceID}, args...))
+	c.SetOut(out)
+	c.SetErr(io.Discard)
+	c.SilenceErrors, c.SilenceUsage = true, true
+	return c.ExecuteContext(ctx)
 }

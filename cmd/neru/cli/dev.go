@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/neru-dev/neru/cmd/neru/fakevonage"
@@ -25,6 +27,7 @@ import (
 
 	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/internal/devenv"
+	"github.com/neru-dev/neru/internal/logging"
 	"github.com/neru-dev/neru/platform"
 )
 
@@ -51,9 +54,22 @@ type DevOptions struct {
 
 const defaultFakeVonageAddr = "127.0.0.1:8090"
 
-func runDev(ctx context.Context, args []string) error {
+func devCmd() *cobra.Command {
 	var o DevOptions
-	fs := flags("dev")
+	c := &cobra.Command{
+		Use:   "dev [flags]",
+		Short: "run the whole platform in one process (embedded NATS, in-memory Redis)",
+		Long: `dev runs gateway, worker and a fake Vonage API in one process, with an embedded NATS and an
+in-memory Redis unless --redis-url / --nats-url name real ones. It (re)creates the dev instance and
+writes the environment an SDK app needs to <data-dir>/dev.env. Logs are text at info (--verbose:
+debug); NERU_LOG_LEVEL and NERU_LOG_FORMAT change them as for the gateway and the worker.
+DEVELOPMENT ONLY: the dev instance accepts SDK calls from loopback without a token.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return Dev(cmd.Context(), o, cmd.OutOrStdout())
+		},
+	}
+	fs := c.Flags()
 	fs.StringVar(&o.RedisURL, "redis-url", os.Getenv("NERU_REDIS_URL"), "use this Redis instead of the in-memory one (env NERU_REDIS_URL)")
 	fs.StringVar(&o.NATSURL, "nats-url", os.Getenv("NERU_NATS_URL"), "use this NATS instead of the embedded one (env NERU_NATS_URL)")
 	fs.StringVar(&o.DataDir, "data-dir", ".neru", "where the embedded JetStream, the dev key and dev.env live")
@@ -62,25 +78,26 @@ func runDev(ctx context.Context, args []string) error {
 	fs.StringVar(&o.Addr, "addr", "127.0.0.1:8080", "webhooks and admin API listen address")
 	fs.StringVar(&o.CommandAddr, "command-addr", "127.0.0.1:3001", "SDK command endpoint (the SDKs in DEBUG mode call 127.0.0.1:3001)")
 	fs.StringVar(&o.InstanceID, "instance", "dev", "id of the dev instance")
-	fs.BoolVar(&o.Verbose, "v", false, "debug logging")
+	fs.BoolVarP(&o.Verbose, "verbose", "v", false, "debug logging")
 	fs.StringVar(&o.VonageAPI, "vonage-api", env("NERU_VONAGE_API_URL", "fake"), `where vonage-api calls go: "fake" (recorded, see neru outbox), "direct" (real Vonage) or a base URL (env NERU_VONAGE_API_URL)`)
 	fs.StringVar(&o.FakeVonageAddr, "fake-vonage-addr", defaultFakeVonageAddr, "listen address of the fake Vonage API")
 	fs.StringVar(&o.VonageKeysDir, "vonage-keys-dir", os.Getenv("NERU_VONAGE_KEYS_DIR"), "directory of <instance>.pem Vonage application keys (default <data-dir>/vonage-keys, with the dev key)")
 	fs.StringVar(&o.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this address (profiling; empty: off)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	return Dev(ctx, o, os.Stdout)
+	return c
 }
 
 // Dev runs gateway and worker in one process until ctx ends.
-func Dev(ctx context.Context, o DevOptions, out *os.File) error {
+func Dev(ctx context.Context, o DevOptions, out io.Writer) error {
 	start := time.Now()
-	level := slog.LevelInfo
-	if o.Verbose {
-		level = slog.LevelDebug
+	lo, err := logging.FromEnv(logging.Options{Level: slog.LevelInfo, Format: logging.Text})
+	if err != nil {
+		return err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if o.Verbose {
+		lo.Level = slog.LevelDebug
+	}
+	log := logging.New(os.Stderr, lo)
+	logging.RouteRedis(log)
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return err
 	}

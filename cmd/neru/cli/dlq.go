@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,11 +10,9 @@ import (
 	"strconv"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 )
-
-func runDLQ(ctx context.Context, args []string) error { return instanceAdmin(ctx, "dlq", args, DLQ) }
-
-const dlqUsage = "usage: neru dlq [--gateway URL] [--instance ID] list|show|replay [flags] [seq]"
 
 type deadRow struct {
 	Seq       uint64    `json:"seq"`
@@ -27,98 +24,116 @@ type deadRow struct {
 	Reason    string    `json:"reason"`
 }
 
-// DLQ runs `neru dlq <args>` for one instance, printing to w.
+// DLQ runs `neru dlq <args>` for one instance, printing to out.
 func DLQ(ctx context.Context, gatewayURL, instanceID string, args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(dlqUsage)
+	return runGroup(ctx, dlqCmd(), gatewayURL, instanceID, args, out)
+}
+
+func dlqCmd() *cobra.Command {
+	var asJSON bool
+	c := adminGroup(&cobra.Command{
+		Use:     "dlq <command>",
+		Short:   "dead deliveries of an instance: list | show | replay",
+		Example: "  neru dlq --instance shop list --session S\n  neru dlq --instance shop replay --all",
+	}, func(t *target) []*cobra.Command {
+		base := func() string { return "/instances/" + url.PathEscape(t.instance) + "/dlq" }
+		var session string
+		var limit int
+		var after uint64
+		list := &cobra.Command{
+			Use:   "list [--session S] [--limit n] [--after seq]",
+			Short: "list dead deliveries, oldest first",
+			Args:  noArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				q := url.Values{"limit": {strconv.Itoa(limit)}}
+				if session != "" {
+					q.Set("session", session)
+				}
+				if after != 0 {
+					q.Set("after", strconv.FormatUint(after, 10))
+				}
+				var raw json.RawMessage
+				if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodGet, base()+"?"+q.Encode(), nil, &raw); err != nil {
+					return err
+				}
+				return printDead(cmd.OutOrStdout(), raw, asJSON)
+			},
+		}
+		list.Flags().StringVar(&session, "session", "", "only this session's dead deliveries")
+		list.Flags().IntVar(&limit, "limit", 100, "at most this many (1-1000)")
+		list.Flags().Uint64Var(&after, "after", 0, "only those after this sequence (the \"next\" of the previous page)")
+		show := &cobra.Command{
+			Use:   "show <seq>",
+			Short: "one dead delivery: headers, reason, attempts, body",
+			Args:  exactArgs("<seq>"),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				var raw json.RawMessage
+				if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodGet, base()+"/"+url.PathEscape(args[0]), nil, &raw); err != nil {
+					return err
+				}
+				var v any
+				if err := json.Unmarshal(raw, &v); err != nil {
+					return err
+				}
+				return printJSON(cmd.OutOrStdout(), v)
+			},
+		}
+		var replaySession string
+		var all bool
+		replay := &cobra.Command{
+			Use:   "replay <seq> | --session <id> | --all",
+			Short: "put dead deliveries back on the stream",
+			Args:  maxArgs(1, "one <seq>"),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				path := base() + "/replay"
+				switch {
+				case len(args) == 1 && replaySession == "" && !all:
+					path = base() + "/" + url.PathEscape(args[0]) + "/replay"
+				case len(args) == 0 && replaySession != "" && !all:
+					path += "?" + url.Values{"session": {replaySession}}.Encode()
+				case len(args) == 0 && replaySession == "" && all:
+					path += "?all=true"
+				default:
+					return usagef("neru dlq replay takes exactly one of <seq>, --session <id> or --all")
+				}
+				var res struct{ Replayed int }
+				if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodPost, path, nil, &res); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "replayed %d dead deliveries\n", res.Replayed)
+				return nil
+			},
+		}
+		replay.Flags().StringVar(&replaySession, "session", "", "replay every dead delivery of this session")
+		replay.Flags().BoolVar(&all, "all", false, "replay every dead delivery of the instance")
+		return []*cobra.Command{list, show, replay}
+	})
+	c.PersistentFlags().BoolVar(&asJSON, "json", false, "print the API's JSON")
+	return c
+}
+
+func printDead(out io.Writer, raw json.RawMessage, asJSON bool) error {
+	if asJSON {
+		_, err := fmt.Fprintln(out, string(raw))
+		return err
 	}
-	fs := flags("dlq " + args[0])
-	asJSON := fs.Bool("json", false, "print the API's JSON")
-	a := newAdmin(gatewayURL)
-	base := "/instances/" + url.PathEscape(instanceID) + "/dlq"
-	switch args[0] {
-	case "list":
-		session := fs.String("session", "", "only this session's dead deliveries")
-		limit := fs.Int("limit", 100, "at most this many (1-1000)")
-		after := fs.Uint64("after", 0, "only those after this sequence (the \"next\" of the previous page)")
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		q := url.Values{"limit": {strconv.Itoa(*limit)}}
-		if *session != "" {
-			q.Set("session", *session)
-		}
-		if *after != 0 {
-			q.Set("after", strconv.FormatUint(*after, 10))
-		}
-		var raw json.RawMessage
-		if err := a.do(ctx, http.MethodGet, base+"?"+q.Encode(), nil, &raw); err != nil {
-			return err
-		}
-		if *asJSON {
-			_, err := fmt.Fprintln(out, string(raw))
-			return err
-		}
-		var page struct {
-			Deliveries []deadRow `json:"deliveries"`
-			Next       uint64    `json:"next"`
-		}
-		if err := json.Unmarshal(raw, &page); err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "SEQ\tDIED\tSESSION\tPATH\tATTEMPTS\tREASON")
-		for _, d := range page.Deliveries {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\n", d.Seq, d.Died.Local().Format(time.DateTime), d.SessionID, d.Path, d.Attempts, d.Reason)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		if page.Next != 0 {
-			fmt.Fprintf(out, "more with --after %d\n", page.Next)
-		}
-		return nil
-	case "show":
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		if fs.NArg() != 1 {
-			return errors.New("usage: neru dlq show <seq>")
-		}
-		var raw json.RawMessage
-		if err := a.do(ctx, http.MethodGet, base+"/"+url.PathEscape(fs.Arg(0)), nil, &raw); err != nil {
-			return err
-		}
-		var v any
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return err
-		}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	case "replay":
-		session := fs.String("session", "", "replay every dead delivery of this session")
-		all := fs.Bool("all", false, "replay every dead delivery of the instance")
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		path := base + "/replay"
-		switch {
-		case fs.NArg() == 1 && *session == "" && !*all:
-			path = base + "/" + url.PathEscape(fs.Arg(0)) + "/replay"
-		case fs.NArg() == 0 && *session != "" && !*all:
-			path += "?" + url.Values{"session": {*session}}.Encode()
-		case fs.NArg() == 0 && *session == "" && *all:
-			path += "?all=true"
-		default:
-			return errors.New("usage: neru dlq replay <seq> | --session <id> | --all")
-		}
-		var res struct{ Replayed int }
-		if err := a.do(ctx, http.MethodPost, path, nil, &res); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "replayed %d dead deliveries\n", res.Replayed)
-		return nil
+	var page struct {
+		Deliveries []deadRow `json:"deliveries"`
+		Next       uint64    `json:"next"`
 	}
-	return fmt.Errorf("unknown dlq command %q (list, show, replay)", args[0])
+	if err := json.Unmarshal(raw, &page); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEQ\tDIED\tSESSION\tPATH\tATTEMPTS\tREASON")
+	for _, d := range page.Deliveries {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\n", d.Seq, d.Died.Local().Format(time.DateTime), d.SessionID, d.Path, d.Attempts, d.Reason)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if page.Next != 0 {
+		fmt.Fprintf(out, "more with --after %d\n", page.Next)
+	}
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
 // admin is a client of the gateway's admin API.
@@ -73,95 +74,107 @@ type instanceView struct {
 	CreatedAt       time.Time `json:"createdAt,omitzero"`
 }
 
-func runInstance(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return errors.New("usage: neru instance create|list|update|delete [flags]")
-	}
-	fs := flags("instance " + args[0])
-	gw := gatewayFlag(fs)
-	switch args[0] {
-	case "create":
-		var in instanceView
-		var keyFile string
-		fs.StringVar(&in.ID, "id", "", "instance id (letters, digits, - and _)")
-		fs.StringVar(&in.BaseURL, "base-url", "", "base URL of the app's routes")
-		fs.StringVar(&in.ApplicationID, "application-id", "", "Vonage application id whose webhooks go to this instance")
-		fs.StringVar(&in.AccountID, "account-id", "", "Vonage account id")
-		fs.StringVar(&keyFile, "public-key-file", "", "PEM file of the RSA public key the app's SDK signs with")
-		fs.StringVar(&in.SessionIdle, "session-idle", "", "sliding session expiry: sessions end this long after their last use (e.g. 30m); default fixed expiry")
-		fs.IntVar(&in.MaxSessions, "max-sessions", 0, "cap on live sessions; new ones past it are refused (429); 0 = no cap")
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		if keyFile != "" {
-			raw, err := os.ReadFile(keyFile)
-			if err != nil {
+// instanceCmd manages instances; only --gateway is shared.
+func instanceCmd() *cobra.Command {
+	t := &target{}
+	c := &cobra.Command{Use: "instance <command>", Short: "manage instances: create | list | update | delete"}
+	gatewayFlag(c.PersistentFlags(), t)
+
+	var in instanceView
+	var keyFile string
+	create := &cobra.Command{
+		Use:     "create --id ID --base-url URL --application-id APP [flags]",
+		Short:   "create an instance: where its app runs and which Vonage application's webhooks it gets",
+		Example: "  neru instance create --id shop --base-url https://shop.internal --application-id <vonage app id> --public-key-file app.pub",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if keyFile != "" {
+				raw, err := os.ReadFile(keyFile)
+				if err != nil {
+					return err
+				}
+				in.PublicKey = string(raw)
+			}
+			var out instanceView
+			if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodPost, "/instances", in, &out); err != nil {
 				return err
 			}
-			in.PublicKey = string(raw)
-		}
-		var out instanceView
-		if err := newAdmin(*gw).do(ctx, http.MethodPost, "/instances", in, &out); err != nil {
-			return err
-		}
-		fmt.Printf("created instance %s (application %s → %s)\n", out.ID, out.ApplicationID, out.BaseURL)
-		return nil
-	case "list":
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		var out struct{ Instances []instanceView }
-		if err := newAdmin(*gw).do(ctx, http.MethodGet, "/instances", nil, &out); err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tAPPLICATION\tBASE URL\tAUTH")
-		for _, in := range out.Instances {
-			auth := "jwt"
-			if in.Unauthenticated {
-				auth = "jwt or loopback (dev)"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", in.ID, in.ApplicationID, in.BaseURL, auth)
-		}
-		return tw.Flush()
-	case "update":
-		idle := fs.String("session-idle", "", "sliding session expiry (e.g. 30m); 0 switches back to fixed expiry")
-		maxSessions := fs.Int("max-sessions", -1, "cap on live sessions; 0 = no cap")
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		if fs.NArg() != 1 {
-			return errors.New("usage: neru instance update [--session-idle D] [--max-sessions N] <id>")
-		}
-		set := map[string]any{}
-		if *idle != "" {
-			set["sessionIdle"] = *idle
-		}
-		if *maxSessions >= 0 {
-			set["maxSessions"] = *maxSessions
-		}
-		var out instanceView
-		if err := newAdmin(*gw).do(ctx, http.MethodPatch, "/instances/"+fs.Arg(0), set, &out); err != nil {
-			return err
-		}
-		idleText := "fixed expiry"
-		if out.SessionIdle != "" && out.SessionIdle != "0s" {
-			idleText = "sliding expiry, idle " + out.SessionIdle
-		}
-		fmt.Printf("instance %s: %s, max sessions %d (0 = no cap)\n", out.ID, idleText, out.MaxSessions)
-		return nil
-	case "delete":
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		if fs.NArg() != 1 {
-			return errors.New("usage: neru instance delete <id>")
-		}
-		if err := newAdmin(*gw).do(ctx, http.MethodDelete, "/instances/"+fs.Arg(0), nil, nil); err != nil {
-			return err
-		}
-		fmt.Printf("deleted instance %s\n", fs.Arg(0))
-		return nil
+			fmt.Fprintf(cmd.OutOrStdout(), "created instance %s (application %s → %s)\n", out.ID, out.ApplicationID, out.BaseURL)
+			return nil
+		},
 	}
-	return fmt.Errorf("unknown instance command %q (create, list, update, delete)", args[0])
+	fs := create.Flags()
+	fs.StringVar(&in.ID, "id", "", "instance id (letters, digits, - and _)")
+	fs.StringVar(&in.BaseURL, "base-url", "", "base URL of the app's routes")
+	fs.StringVar(&in.ApplicationID, "application-id", "", "Vonage application id whose webhooks go to this instance")
+	fs.StringVar(&in.AccountID, "account-id", "", "Vonage account id")
+	fs.StringVar(&keyFile, "public-key-file", "", "PEM file of the RSA public key the app's SDK signs with")
+	fs.StringVar(&in.SessionIdle, "session-idle", "", "sliding session expiry: sessions end this long after their last use (e.g. 30m); default fixed expiry")
+	fs.IntVar(&in.MaxSessions, "max-sessions", 0, "cap on live sessions; new ones past it are refused (429); 0 = no cap")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "list the instances",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out struct{ Instances []instanceView }
+			if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodGet, "/instances", nil, &out); err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tAPPLICATION\tBASE URL\tAUTH")
+			for _, in := range out.Instances {
+				auth := "jwt"
+				if in.Unauthenticated {
+					auth = "jwt or loopback (dev)"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", in.ID, in.ApplicationID, in.BaseURL, auth)
+			}
+			return tw.Flush()
+		},
+	}
+
+	var idle string
+	var maxSessions int
+	update := &cobra.Command{
+		Use:     "update <id> [--session-idle D] [--max-sessions N]",
+		Short:   "change an instance's session expiry and cap",
+		Example: "  neru instance update shop --session-idle 30m --max-sessions 10000",
+		Args:    exactArgs("<id>"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			set := map[string]any{}
+			if idle != "" {
+				set["sessionIdle"] = idle
+			}
+			if maxSessions >= 0 {
+				set["maxSessions"] = maxSessions
+			}
+			var out instanceView
+			if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodPatch, "/instances/"+args[0], set, &out); err != nil {
+				return err
+			}
+			idleText := "fixed expiry"
+			if out.SessionIdle != "" && out.SessionIdle != "0s" {
+				idleText = "sliding expiry, idle " + out.SessionIdle
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "instance %s: %s, max sessions %d (0 = no cap)\n", out.ID, idleText, out.MaxSessions)
+			return nil
+		},
+	}
+	update.Flags().StringVar(&idle, "session-idle", "", "sliding session expiry (e.g. 30m); 0 switches back to fixed expiry")
+	update.Flags().IntVar(&maxSessions, "max-sessions", -1, "cap on live sessions; 0 = no cap; unset keeps it")
+
+	del := &cobra.Command{
+		Use:   "delete <id>",
+		Short: "delete an instance",
+		Args:  exactArgs("<id>"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodDelete, "/instances/"+args[0], nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted instance %s\n", args[0])
+			return nil
+		},
+	}
+	return group(c, create, list, update, del)
 }

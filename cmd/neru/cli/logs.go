@@ -7,10 +7,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
 // logEntry is one entry of GET /admin/v1/instances/:id/logs.
@@ -29,19 +30,28 @@ type appLog struct {
 	Context   json.RawMessage `json:"context"`
 }
 
-func runLogs(ctx context.Context, args []string) error {
-	fs := flags("logs")
-	gw := gatewayFlag(fs)
-	inst := instanceFlag(fs)
-	follow := fs.Bool("follow", false, "keep polling for new logs until interrupted")
-	fs.BoolVar(follow, "f", false, "shorthand for --follow")
-	after := fs.Int64("after", 0, "show only logs after this sequence number")
-	raw := fs.Bool("json", false, "print each entry as JSON")
-	every := fs.Duration("interval", time.Second, "poll interval with --follow")
-	if err := fs.Parse(args); err != nil {
-		return err
+func logsCmd() *cobra.Command {
+	t := &target{}
+	var follow, raw bool
+	var after int64
+	var every time.Duration
+	c := &cobra.Command{
+		Use:     "logs [--instance id] [--follow]",
+		Short:   "show an instance's app logs (logs-submission); --follow to keep watching",
+		Example: "  neru logs --instance shop -f",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return Logs(cmd.Context(), t.gateway, t.instance, after, follow, every, raw, cmd.OutOrStdout())
+		},
 	}
-	return Logs(ctx, *gw, *inst, *after, *follow, *every, *raw, os.Stdout)
+	fs := c.Flags()
+	gatewayFlag(fs, t)
+	instanceFlag(fs, t)
+	fs.BoolVarP(&follow, "follow", "f", false, "keep polling for new logs until interrupted")
+	fs.Int64Var(&after, "after", 0, "show only logs after this sequence number")
+	fs.BoolVar(&raw, "json", false, "print each entry as JSON")
+	fs.DurationVar(&every, "interval", time.Second, "poll interval with --follow")
+	return c
 }
 
 // Logs prints the app logs of an instance that came after seq after, read

@@ -6,22 +6,29 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/neru-dev/neru/cmd/neru/fakevonage"
 )
 
-func runOutbox(ctx context.Context, args []string) error {
-	fs := flags("outbox")
-	fake := fs.String("vonage-url", env("NERU_FAKE_VONAGE_URL", "http://"+defaultFakeVonageAddr), "the fake Vonage API of `neru dev` (env NERU_FAKE_VONAGE_URL)")
-	forget := fs.Bool("clear", false, "forget the recorded requests")
-	raw := fs.Bool("json", false, "print the recorded requests as JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
+func outboxCmd() *cobra.Command {
+	var fake string
+	var forget, raw bool
+	c := &cobra.Command{
+		Use:   "outbox [--clear] [--json]",
+		Short: "show what apps sent to the fake Vonage API of neru dev (vonage-api)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return Outbox(cmd.Context(), strings.TrimRight(fake, "/"), forget, raw, cmd.OutOrStdout())
+		},
 	}
-	return Outbox(ctx, strings.TrimRight(*fake, "/"), *forget, *raw, os.Stdout)
+	c.Flags().StringVar(&fake, "vonage-url", env("NERU_FAKE_VONAGE_URL", "http://"+defaultFakeVonageAddr), "the fake Vonage API of `neru dev` (env NERU_FAKE_VONAGE_URL)")
+	c.Flags().BoolVar(&forget, "clear", false, "forget the recorded requests")
+	c.Flags().BoolVar(&raw, "json", false, "print the recorded requests as JSON")
+	return c
 }
 
 // Outbox prints what apps sent to Vonage through vonage-api in dev mode:

@@ -3,33 +3,17 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 )
-
-// instanceAdmin parses the flags every per-instance admin command takes
-// before its subcommand, then runs it.
-func instanceAdmin(ctx context.Context, name string, args []string, run func(ctx context.Context, gatewayURL, instanceID string, args []string, w io.Writer) error) error {
-	fs := flags(name)
-	gw := gatewayFlag(fs)
-	inst := instanceFlag(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	return run(ctx, *gw, *inst, fs.Args(), os.Stdout)
-}
-
-func runSessions(ctx context.Context, args []string) error {
-	return instanceAdmin(ctx, "sessions", args, Sessions)
-}
 
 type sessionRow struct {
 	ID         string     `json:"id"`
@@ -45,116 +29,120 @@ func (s sessionRow) ttl() string {
 	return (time.Duration(*s.TTLSeconds * float64(time.Second))).Round(time.Second).String()
 }
 
-const sessionsUsage = "usage: neru sessions [--gateway URL] [--instance ID] list|get|reset|delete [flags] [session id]"
-
-// Sessions runs `neru sessions <args>` for one instance, printing to w.
+// Sessions runs `neru sessions <args>` for one instance, printing to out.
 func Sessions(ctx context.Context, gatewayURL, instanceID string, args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(sessionsUsage)
-	}
-	fs := flags("sessions " + args[0])
-	asJSON := fs.Bool("json", false, "print the API's JSON")
-	a := newAdmin(gatewayURL)
-	base := "/instances/" + url.PathEscape(instanceID) + "/sessions"
-	one := func() (string, error) {
-		if fs.NArg() != 1 {
-			return "", fmt.Errorf("usage: neru sessions %s <session id>", args[0])
+	return runGroup(ctx, sessionsCmd(), gatewayURL, instanceID, args, out)
+}
+
+func sessionsCmd() *cobra.Command {
+	var asJSON bool
+	c := adminGroup(&cobra.Command{
+		Use:     "sessions <command>",
+		Short:   "inspect and end an instance's sessions: list | get | reset | delete",
+		Example: "  neru sessions --instance shop list --all\n  neru sessions --instance shop get <session>",
+	}, func(t *target) []*cobra.Command {
+		base := func() string { return "/instances/" + url.PathEscape(t.instance) + "/sessions" }
+		var limit int
+		var cursor string
+		var all bool
+		list := &cobra.Command{
+			Use:   "list [--limit n] [--cursor c] [--all]",
+			Short: "list live sessions, a page at a time (GET …/sessions)",
+			Args:  noArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return listSessions(cmd.Context(), newAdmin(t.gateway), base(), limit, cursor, all, asJSON, cmd.OutOrStdout())
+			},
 		}
-		return base + "/" + url.PathEscape(fs.Arg(0)), nil
-	}
-	switch args[0] {
-	case "list":
-		limit := fs.Int("limit", 100, "sessions per page (1-1000)")
-		cursor := fs.String("cursor", "", "page to start at (the \"next\" of the previous page)")
-		all := fs.Bool("all", false, "follow the cursor through every page")
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		if !*asJSON {
-			fmt.Fprintln(tw, "SESSION\tCREATED\tEXPIRES IN")
-		}
-		next, live := *cursor, int64(0)
-		for {
-			var page struct {
-				Sessions []sessionRow `json:"sessions"`
-				Next     string       `json:"next"`
-				Live     int64        `json:"live"`
-			}
-			q := url.Values{"limit": {strconv.Itoa(*limit)}}
-			if next != "" {
-				q.Set("cursor", next)
-			}
-			var raw json.RawMessage
-			if err := a.do(ctx, http.MethodGet, base+"?"+q.Encode(), nil, &raw); err != nil {
-				return err
-			}
-			if *asJSON {
-				fmt.Fprintln(out, string(raw))
-			}
-			if err := json.Unmarshal(raw, &page); err != nil {
-				return err
-			}
-			for _, s := range page.Sessions {
-				if !*asJSON {
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", s.ID, s.CreatedAt.Local().Format(time.DateTime), s.ttl())
+		list.Flags().IntVar(&limit, "limit", 100, "sessions per page (1-1000)")
+		list.Flags().StringVar(&cursor, "cursor", "", "page to start at (the \"next\" of the previous page)")
+		list.Flags().BoolVar(&all, "all", false, "follow the cursor through every page")
+		get := &cobra.Command{
+			Use:   "get <session id>",
+			Short: "a session's TTL, listeners, state keys and last deliveries",
+			Args:  exactArgs("<session id>"),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				var raw json.RawMessage
+				if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodGet, base()+"/"+url.PathEscape(args[0]), nil, &raw); err != nil {
+					return err
 				}
+				if asJSON {
+					_, err := fmt.Fprintln(cmd.OutOrStdout(), string(raw))
+					return err
+				}
+				return printSession(cmd.OutOrStdout(), raw)
+			},
+		}
+		end := func(name, short, method, suffix, done string) *cobra.Command {
+			return &cobra.Command{
+				Use:   name + " <session id>",
+				Short: short,
+				Args:  exactArgs("<session id>"),
+				RunE: func(cmd *cobra.Command, args []string) error {
+					if err := newAdmin(t.gateway).do(cmd.Context(), method, base()+"/"+url.PathEscape(args[0])+suffix, nil, nil); err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "session %s %s\n", args[0], done)
+					return nil
+				},
 			}
-			next, live = page.Next, page.Live
-			if !*all || next == "" {
-				break
-			}
 		}
-		if *asJSON {
-			return nil
+		return []*cobra.Command{list, get,
+			end("reset", "clear a session's state, keep its listeners", http.MethodPost, "/reset", "reset (state cleared, listeners kept)"),
+			end("delete", "end a session: its listeners, state and the session", http.MethodDelete, "", "deleted (listeners and state removed)"),
 		}
-		if err := tw.Flush(); err != nil {
-			return err
+	})
+	c.PersistentFlags().BoolVar(&asJSON, "json", false, "print the API's JSON")
+	return c
+}
+
+func listSessions(ctx context.Context, a *admin, base string, limit int, cursor string, all, asJSON bool, out io.Writer) error {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	if !asJSON {
+		fmt.Fprintln(tw, "SESSION\tCREATED\tEXPIRES IN")
+	}
+	next, live := cursor, int64(0)
+	for {
+		var page struct {
+			Sessions []sessionRow `json:"sessions"`
+			Next     string       `json:"next"`
+			Live     int64        `json:"live"`
 		}
-		fmt.Fprintf(out, "%d live sessions", live)
+		q := url.Values{"limit": {strconv.Itoa(limit)}}
 		if next != "" {
-			fmt.Fprintf(out, "; more with --cursor %s", next)
-		}
-		fmt.Fprintln(out)
-		return nil
-	case "get":
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		path, err := one()
-		if err != nil {
-			return err
+			q.Set("cursor", next)
 		}
 		var raw json.RawMessage
-		if err := a.do(ctx, http.MethodGet, path, nil, &raw); err != nil {
+		if err := a.do(ctx, http.MethodGet, base+"?"+q.Encode(), nil, &raw); err != nil {
 			return err
 		}
-		if *asJSON {
-			_, err := fmt.Fprintln(out, string(raw))
+		if asJSON {
+			fmt.Fprintln(out, string(raw))
+		}
+		if err := json.Unmarshal(raw, &page); err != nil {
 			return err
 		}
-		return printSession(out, raw)
-	case "reset", "delete":
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
+		for _, s := range page.Sessions {
+			if !asJSON {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", s.ID, s.CreatedAt.Local().Format(time.DateTime), s.ttl())
+			}
 		}
-		path, err := one()
-		if err != nil {
-			return err
+		next, live = page.Next, page.Live
+		if !all || next == "" {
+			break
 		}
-		method, done := http.MethodPost, "reset (state cleared, listeners kept)"
-		if args[0] == "reset" {
-			path += "/reset"
-		} else {
-			method, done = http.MethodDelete, "deleted (listeners and state removed)"
-		}
-		if err := a.do(ctx, method, path, nil, nil); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "session %s %s\n", fs.Arg(0), done)
+	}
+	if asJSON {
 		return nil
 	}
-	return fmt.Errorf("unknown sessions command %q (list, get, reset, delete)", args[0])
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%d live sessions", live)
+	if next != "" {
+		fmt.Fprintf(out, "; more with --cursor %s", next)
+	}
+	fmt.Fprintln(out)
+	return nil
 }
 
 func printSession(out io.Writer, raw []byte) error {

@@ -1,54 +1,93 @@
 package cli
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/neru-dev/neru/cmd/neru/simulate"
 )
 
-func runSimulate(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return errors.New("usage: neru simulate sms|sms-status|call|voice-event [flags]")
-	}
-	builders := map[string]func(simulate.Options) (string, []byte){
-		"sms":         simulate.SMS,
-		"sms-status":  simulate.SMSStatus,
-		"call":        simulate.Call,
-		"voice-event": simulate.VoiceEvent,
-	}
-	build, ok := builders[args[0]]
-	if !ok {
-		return fmt.Errorf("unknown webhook %q (sms, sms-status, call, voice-event)", args[0])
-	}
+// simulateCmd posts one provider webhook. Each kind has only the flags its
+// webhook uses; --gateway and --application-id are shared.
+func simulateCmd() *cobra.Command {
 	var o simulate.Options
-	fs := flags("simulate " + args[0])
-	fs.StringVar(&o.Gateway, "gateway", env("NERU_GATEWAY_URL", "http://127.0.0.1:8080"), "gateway base URL (env NERU_GATEWAY_URL)")
-	fs.StringVar(&o.ApplicationID, "application-id", "dev-app", "Vonage application id the webhook is for")
-	fs.StringVar(&o.From, "from", "", "sender: the customer (447700900001) for sms and call, your number (447700900000) for sms-status")
-	fs.StringVar(&o.To, "to", "", "recipient: your number for sms and call, the customer for sms-status")
-	fs.StringVar(&o.Text, "text", "", "message text (sms)")
-	fs.StringVar(&o.Channel, "channel", "", "message channel (sms, whatsapp, mms, viber_service, messenger); default sms")
-	fs.StringVar(&o.Status, "status", "", "status: delivered, submitted… (sms-status); started, answered, completed… (voice-event)")
-	fs.StringVar(&o.UUID, "uuid", "", "call leg uuid (call, voice-event); message uuid (sms-status); generated if empty")
-	fs.StringVar(&o.ConversationUUID, "conversation-uuid", "", "conversation uuid (call, voice-event)")
-	fs.StringVar(&o.Speech, "speech", "", "speech recognition result text: makes an input event (voice-event)")
-	fs.StringVar(&o.DTMF, "dtmf", "", "DTMF digits: makes an input event (voice-event)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
+	c := &cobra.Command{
+		Use:   "simulate <kind> [flags]",
+		Short: "post a realistic provider webhook: sms | sms-status | call | voice-event",
+		Long: `simulate builds a webhook as the provider sends it and posts it to the gateway, then prints the
+gateway's status and answer (for a call: the NCCO the app answered).`,
+		Example: `  neru simulate call --uuid CALL-1 --from 447700900001
+  neru simulate voice-event --uuid CALL-1 --speech "hello there"
+  neru simulate sms --from 447700900001 --to 447700900000 --text "transcript please"
+  neru simulate sms-status --status rejected`,
 	}
-	path, body := build(o)
-	status, reply, err := simulate.Post(ctx, o, path, body)
-	if err != nil {
-		return err
+	pf := c.PersistentFlags()
+	pf.StringVar(&o.Gateway, "gateway", env("NERU_GATEWAY_URL", simulate.DefaultGateway), "gateway base URL (env NERU_GATEWAY_URL)")
+	pf.StringVar(&o.ApplicationID, "application-id", "dev-app", "Vonage application id the webhook is for")
+
+	kind := func(use, short string, build func(simulate.Options) (string, []byte), flags func(*pflag.FlagSet)) *cobra.Command {
+		k := &cobra.Command{
+			Use:   use + " [flags]",
+			Short: short,
+			Args:  noArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				path, body := build(o)
+				status, reply, err := simulate.Post(cmd.Context(), o, path, body)
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				fmt.Fprintf(out, "POST %s%s → %d\n%s\n", o.Gateway, path, status, reply)
+				if status >= 300 {
+					return fmt.Errorf("the gateway refused the webhook (%d)", status)
+				}
+				return nil
+			},
+		}
+		flags(k.Flags())
+		return k
 	}
-	fmt.Printf("POST %s%s → %d\n", o.Gateway, path, status)
-	os.Stdout.Write(reply)
-	fmt.Println()
-	if status >= 300 {
-		return fmt.Errorf("the gateway refused the webhook (%d)", status)
+	uuid := func(fs *pflag.FlagSet, what string) {
+		fs.StringVar(&o.UUID, "uuid", "", what+"; generated if empty")
 	}
-	return nil
+	conversation := func(fs *pflag.FlagSet) {
+		fs.StringVar(&o.ConversationUUID, "conversation-uuid", "", "conversation uuid; generated if empty (pass the call's to follow it)")
+	}
+	channel := func(fs *pflag.FlagSet) {
+		fs.StringVar(&o.Channel, "channel", "", "message channel: sms (default), whatsapp, mms, viber_service, messenger")
+	}
+	inbound := func(fs *pflag.FlagSet) {
+		fs.StringVar(&o.From, "from", "", "sender, the customer (default 447700900001)")
+		fs.StringVar(&o.To, "to", "", "recipient, your Vonage number (default 447700900000)")
+	}
+	return group(c,
+		kind("sms", "an inbound message (Messages API) on /messages/inbound", simulate.SMS, func(fs *pflag.FlagSet) {
+			inbound(fs)
+			fs.StringVar(&o.Text, "text", "", `message text (default "Hello")`)
+			channel(fs)
+			uuid(fs, "message uuid")
+		}),
+		kind("sms-status", "a status of a message the app sent, on /messages/status", simulate.SMSStatus, func(fs *pflag.FlagSet) {
+			fs.StringVar(&o.From, "from", "", "sender, your Vonage number (default 447700900000)")
+			fs.StringVar(&o.To, "to", "", "recipient, the customer (default 447700900001)")
+			fs.StringVar(&o.Status, "status", "", "delivered (default), submitted, read, rejected, undeliverable, failed…")
+			channel(fs)
+			uuid(fs, "uuid of the message the status is about")
+		}),
+		kind("call", "the answer webhook of an inbound call, on /voice/answer", simulate.Call, func(fs *pflag.FlagSet) {
+			inbound(fs)
+			uuid(fs, "call leg uuid")
+			conversation(fs)
+		}),
+		kind("voice-event", "a call event on /voice/event: a status, or an input with --speech/--dtmf", simulate.VoiceEvent, func(fs *pflag.FlagSet) {
+			inbound(fs)
+			fs.StringVar(&o.Status, "status", "", "call status: answered (default), started, ringing, completed…")
+			fs.StringVar(&o.Speech, "speech", "", "speech recognition result text: makes an input event")
+			fs.StringVar(&o.DTMF, "dtmf", "", "DTMF digits: makes an input event")
+			uuid(fs, "call leg uuid")
+			conversation(fs)
+		}),
+	)
 }
