@@ -17,6 +17,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	sdkcaptures "github.com/neru-dev/neru/internal/captures"
 	"github.com/neru-dev/neru/sdk"
@@ -332,5 +335,25 @@ func TestRequestShapes(t *testing.T) {
 		l["source_type"] != "application" || l["source_id"] != "svc" || l["instance_id"] != "instance-id-0001" ||
 		!reflect.DeepEqual(l["context"], map[string]any{"actionName": "custom", "payload": "p", "result": "r"}) {
 		t.Fatalf("log %s to %s", body, url)
+	}
+}
+
+// SignRS256 takes a map too (tests build odd claims that way), and what it
+// signs verifies as RS256 with the public key; other claim types are an
+// error, not a token.
+func TestSignRS256(t *testing.T) {
+	key, _ := newKey(t, 2048)
+	exp := time.Now().Add(time.Minute).Unix()
+	tok, err := sdk.SignRS256(key, map[string]any{"aud": []string{"provider", "other"}, "exp": exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := jwt.Parse(tok, func(*jwt.Token) (any, error) { return &key.PublicKey, nil },
+		jwt.WithValidMethods([]string{"RS256"}), jwt.WithAudience("provider"), jwt.WithExpirationRequired())
+	if err != nil || !parsed.Valid {
+		t.Fatalf("token does not verify: %v", err)
+	}
+	if _, err := sdk.SignRS256(key, struct{ Aud string }{"provider"}); err == nil || !strings.Contains(err.Error(), "claims of type") {
+		t.Fatalf("struct claims without jwt.Claims: %v, want an error", err)
 	}
 }

@@ -1,18 +1,15 @@
 package sdk
 
 import (
-	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // Token lifetime and refresh margin, as in the JS SDKs (protocol §2.2).
@@ -31,6 +28,25 @@ type claims struct {
 	Exp              int64  `json:"exp"`
 	Sub              string `json:"sub,omitempty"`
 	Iat              int64  `json:"iat"`
+}
+
+// claims is a jwt.Claims of its own rather than an embedded
+// jwt.RegisteredClaims, whose field order and aud encoding differ from
+// what jsonwebtoken writes.
+var _ jwt.Claims = claims{}
+
+func (c claims) GetExpirationTime() (*jwt.NumericDate, error) { return numericDate(c.Exp), nil }
+func (c claims) GetIssuedAt() (*jwt.NumericDate, error)       { return numericDate(c.Iat), nil }
+func (c claims) GetNotBefore() (*jwt.NumericDate, error)      { return nil, nil }
+func (c claims) GetIssuer() (string, error)                   { return c.Iss, nil }
+func (c claims) GetSubject() (string, error)                  { return c.Sub, nil }
+func (c claims) GetAudience() (jwt.ClaimStrings, error)       { return jwt.ClaimStrings{c.Aud}, nil }
+
+func numericDate(unix int64) *jwt.NumericDate {
+	if unix == 0 {
+		return nil
+	}
+	return jwt.NewNumericDate(time.Unix(unix, 0))
 }
 
 // signer mints and caches the platform JWT: one token per client, re-minted
@@ -76,20 +92,23 @@ func (s *signer) token() (string, error) {
 }
 
 // SignRS256 returns a JWT of claims signed with key, with the header
-// {"alg":"RS256","typ":"JWT"}.
+// {"alg":"RS256","typ":"JWT"}. claims is a jwt.Claims (its JSON is the
+// payload, so a struct keeps its field order) or a map[string]any.
 func SignRS256(key *rsa.PrivateKey, claims any) (string, error) {
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", err
+	var c jwt.Claims
+	switch v := claims.(type) {
+	case jwt.Claims:
+		c = v
+	case map[string]any:
+		c = jwt.MapClaims(v)
+	default:
+		return "", fmt.Errorf("sdk: sign JWT: claims of type %T are neither jwt.Claims nor map[string]any", claims)
 	}
-	enc := base64.RawURLEncoding
-	signing := enc.EncodeToString([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc.EncodeToString(payload)
-	sum := sha256.Sum256([]byte(signing))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodRS256, c).SignedString(key)
 	if err != nil {
 		return "", fmt.Errorf("sdk: sign JWT: %w", err)
 	}
-	return signing + "." + enc.EncodeToString(sig), nil
+	return tok, nil
 }
 
 // ParsePrivateKey reads a PEM RSA private key (PKCS#8 or PKCS#1). Like

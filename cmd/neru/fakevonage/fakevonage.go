@@ -11,17 +11,15 @@
 // `neru outbox` prints); DELETE /_fake/outbox forgets them.
 //
 // Like Vonage, it wants an application JWT: a request without
-// "Authorization: Bearer <jwt>" gets 401. Given Options.PublicKey, it also
-// checks the signature. It keeps everything in memory. Nothing here is for
+// "Authorization: Bearer <jwt>" (with an application_id, not expired, not
+// before its nbf) gets 401. Given Options.PublicKey, it also checks the
+// RS256 signature. It keeps everything in memory. Nothing here is for
 // production use.
 package fakevonage
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -29,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 )
 
@@ -153,38 +152,36 @@ func (f *Fake) outbox(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// applicationClaims are the claims of a Vonage application JWT the fake
+// looks at: application_id picks the key; exp and nbf, if present, must
+// hold.
+type applicationClaims struct {
+	ApplicationID string `json:"application_id"`
+	jwt.RegisteredClaims
+}
+
 // authorize checks the bearer JWT and returns its application_id.
 func (f *Fake) authorize(r *http.Request) (string, bool) {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	parts := strings.Split(tok, ".")
-	if !ok || len(parts) != 3 {
+	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
 		return "", false
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
+	// The application id says which key verifies the token, so it is read
+	// before the signature is checked.
+	var c applicationClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(raw, &c); err != nil || c.ApplicationID == "" {
 		return "", false
 	}
-	var claims struct {
-		ApplicationID string `json:"application_id"`
-		Exp           int64  `json:"exp"`
-	}
-	if json.Unmarshal(raw, &claims) != nil || claims.ApplicationID == "" {
-		return "", false
-	}
-	if claims.Exp != 0 && f.opt.Now().Unix() > claims.Exp {
-		return claims.ApplicationID, false
-	}
+	var key *rsa.PublicKey
 	if f.opt.PublicKey != nil {
-		key := f.opt.PublicKey(claims.ApplicationID)
-		if key != nil {
-			sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-			sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-			if err != nil || rsa.VerifyPKCS1v15(key, crypto.SHA256, sum[:], sig) != nil {
-				return claims.ApplicationID, false
-			}
-		}
+		key = f.opt.PublicKey(c.ApplicationID)
 	}
-	return claims.ApplicationID, true
+	if key == nil { // any signature is accepted; the times still count
+		return c.ApplicationID, jwt.NewValidator(jwt.WithTimeFunc(f.opt.Now)).Validate(c) == nil
+	}
+	_, err := jwt.ParseWithClaims(raw, &applicationClaims{}, func(*jwt.Token) (any, error) { return key, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}), jwt.WithTimeFunc(f.opt.Now))
+	return c.ApplicationID, err == nil
 }
 
 func (f *Fake) routes() {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/neru-dev/neru/cmd/neru/fakevonage"
 	"github.com/neru-dev/neru/sdk"
 )
@@ -110,5 +112,63 @@ func TestFake(t *testing.T) {
 	}
 	if len(f.Requests()) != 0 {
 		t.Fatal("not cleared")
+	}
+}
+
+// The bearer JWT rules, one case each: the application's key verifies
+// RS256 only; exp and nbf hold; an application without a known key gets
+// any signature accepted, but not a stale token.
+func TestAuthorize(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	f := fakevonage.New(fakevonage.Options{Now: func() time.Time { return now }, PublicKey: func(app string) *rsa.PublicKey {
+		if app == "app-1" {
+			return &key.PublicKey
+		}
+		return nil
+	}})
+	rs := func(claims jwt.MapClaims) string {
+		s, err := jwt.NewWithClaims(jwt.SigningMethodRS256, claims).SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	hs := func(claims jwt.MapClaims, secret []byte) string {
+		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	exp := now.Add(time.Minute).Unix()
+	tests := []struct {
+		name, token string
+		status      int
+		app         string
+	}{
+		{"good", rs(jwt.MapClaims{"application_id": "app-1", "exp": exp}), 202, "app-1"},
+		{"no exp", rs(jwt.MapClaims{"application_id": "app-1"}), 202, "app-1"},
+		{"expired", rs(jwt.MapClaims{"application_id": "app-1", "exp": now.Add(-time.Second).Unix()}), 401, "app-1"},
+		{"not yet valid", rs(jwt.MapClaims{"application_id": "app-1", "exp": exp, "nbf": now.Add(time.Minute).Unix()}), 401, "app-1"},
+		{"HS256 for a keyed app", hs(jwt.MapClaims{"application_id": "app-1", "exp": exp}, []byte("secret")), 401, "app-1"},
+		{"no application_id", rs(jwt.MapClaims{"exp": exp}), 401, ""},
+		{"not a JWT", "abc.def", 401, ""},
+		{"unkeyed app, any signature", hs(jwt.MapClaims{"application_id": "app-2", "exp": exp}, []byte("x")), 202, "app-2"},
+		{"unkeyed app, expired", hs(jwt.MapClaims{"application_id": "app-2", "exp": now.Add(-time.Second).Unix()}, []byte("x")), 401, "app-2"},
+	}
+	for _, tt := range tests {
+		f.Reset()
+		req := httptest.NewRequest(http.MethodPost, "/v1/messages", strings.NewReader(`{}`))
+		req.Header.Set("Authorization", "Bearer "+tt.token)
+		w := httptest.NewRecorder()
+		f.ServeHTTP(w, req)
+		reqs := f.Requests()
+		if w.Code != tt.status || len(reqs) != 1 || reqs[0].ApplicationID != tt.app {
+			t.Errorf("%s: %d, recorded %+v; want %d for application %q", tt.name, w.Code, reqs, tt.status, tt.app)
+		}
 	}
 }
