@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/neru-dev/neru/internal/testenv"
 )
 
 // sessionKey is the Redis key of key in session sid of tenant A.
@@ -223,5 +225,38 @@ func TestSessionWriteMaxArgs(t *testing.T) {
 	args := "[" + strings.Repeat(`"v",`, MaxArgs-1) + `"v"]`
 	if got := e.exec(tenantA, "RPUSH", "state:S", "l", args); got != strconv.Itoa(MaxArgs) {
 		t.Errorf("RPUSH of %d values = %s", MaxArgs, got)
+	}
+}
+
+// On Redis Cluster, every session-scoped script (write, count, expire,
+// delete) stays in the session's hash slot: the keys it learns from the
+// registry share the registry's tag.
+func TestSessionStateOnRedisCluster(t *testing.T) {
+	t.Parallel()
+	e := newEnvOn(t, testenv.RedisCluster)
+	for _, k := range []string{"a", "b", "c"} {
+		e.exec(tenantA, "SET", "state:S", k, `["1"]`)
+		e.exec(tenantA, "HSET", "state:S", "h"+k, `["f","v"]`)
+	}
+	e.exec(tenantA, "SET", "application:x", "k", `["1"]`)
+	e.exec(tenantA, "SET", "account", "k", `["1"]`)
+	if n, err := e.store.CountSessionKeys(e.ctx, "inst-a", "S"); err != nil || n != 6 {
+		t.Fatalf("CountSessionKeys = %d, %v; want 6", n, err)
+	}
+	later := e.end.Add(time.Hour)
+	if err := e.store.ExpireSession(e.ctx, "inst-a", "S", later); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.expireTime(e.sessionKey("S", "a")); got != later.UnixMilli() {
+		t.Errorf("after ExpireSession a key expires at %d, want %d", got, later.UnixMilli())
+	}
+	if err := e.store.DeleteSession(e.ctx, "inst-a", "S"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.exec(tenantA, "GET", "state:S", "a", `[]`); got != `null` {
+		t.Errorf("GET after DeleteSession = %s, want null", got)
+	}
+	if got := e.exec(tenantA, "GET", "application:x", "k", `[]`); got != `"1"` {
+		t.Errorf("application state after DeleteSession(S) = %s, want \"1\"", got)
 	}
 }

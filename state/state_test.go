@@ -37,7 +37,13 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	rdb, prefix := testenv.Redis(t)
+	return newEnvOn(t, testenv.Redis)
+}
+
+// newEnvOn is newEnv on the Redis that open returns (testenv.RedisCluster).
+func newEnvOn(t *testing.T, open func(testing.TB) (redis.UniversalClient, string)) *env {
+	t.Helper()
+	rdb, prefix := open(t)
 	e := &env{t: t, ctx: t.Context(), rdb: rdb, prefix: prefix, end: time.Now().Add(time.Hour).Truncate(time.Millisecond)}
 	e.store = NewStore(rdb, prefix, SessionTTLFunc(func(_ context.Context, _, session string) (time.Time, bool, error) {
 		return e.end, session != globalSession, e.ttlErr
@@ -46,8 +52,8 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() {
 		ctx := context.Background()
 		keys, _ := rdb.Keys(ctx, prefix+"*").Result()
-		if len(keys) > 0 {
-			rdb.Unlink(ctx, keys...)
+		for _, k := range keys { // one by one: on Redis Cluster they span slots
+			rdb.Unlink(ctx, k)
 		}
 	})
 	return e

@@ -58,14 +58,26 @@ func Binary(t testing.TB, pkg string) string {
 	return bin
 }
 
-// Main wraps testing.M: it removes the binaries Binary built when the test
-// binary exits. Use it from TestMain (after testenv.Main if both are used).
+// Main wraps testing.M: when the test binary's tests are done it runs
+// Teardown. Use it from TestMain; testenv.Main runs Teardown too, so a
+// package needs only one of them.
 func Main(m *testing.M) int {
 	code := m.Run()
+	Teardown()
+	return code
+}
+
+// Teardown kills the processes shared by the whole test binary (see
+// SharedRedisCluster) and removes the binaries Binary built.
+func Teardown() {
+	binaryScope.teardown()
+	buildMu.Lock()
+	defer buildMu.Unlock()
 	if buildDir != "" {
 		_ = os.RemoveAll(buildDir)
+		buildDir = ""
+		built = map[string]string{}
 	}
-	return code
 }
 
 // Proc is one OS process a test runs. Methods are safe for concurrent use.

@@ -15,11 +15,15 @@ type Backend struct {
 }
 
 // Backends are the Redis implementations the platform runs on: a real
-// redis-server (production) and miniredis (what `neru dev` embeds). Store
-// suites run against both to prove parity rather than assume it.
+// redis-server (production), a three-master Redis Cluster (production at
+// scale: every multi-key script, transaction and command must stay in one
+// hash slot, which only a real cluster checks) and miniredis (what `neru
+// dev` embeds). Store suites run against all of them to prove parity rather
+// than assume it.
 func Backends() []Backend {
 	return []Backend{
 		{Name: "redis", Open: Redis},
+		{Name: "redis-cluster", Open: RedisCluster},
 		{Name: "miniredis", Open: func(t testing.TB) (redis.UniversalClient, string) {
 			mr := miniredis.RunT(t)
 			mr.ClockTTL(true)

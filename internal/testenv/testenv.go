@@ -24,6 +24,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/neru-dev/neru/internal/natsx"
+	"github.com/neru-dev/neru/internal/proctest"
+	"github.com/neru-dev/neru/internal/redisx"
 )
 
 // NATSServer starts an embedded nats-server with JetStream on a random
@@ -86,6 +88,20 @@ func Redis(t testing.TB) (redis.UniversalClient, string) {
 	return rdb, "t" + uuid.NewString()[:8] + ":"
 }
 
+// RedisCluster returns a client for a three-master Redis Cluster shared by
+// this test binary (proctest.SharedRedisCluster, opened through redisx as
+// NERU_REDIS_URL=redis+cluster://… is) and a key prefix unique to the test.
+func RedisCluster(t testing.TB) (redis.UniversalClient, string) {
+	t.Helper()
+	c := proctest.SharedRedisCluster(t)
+	rdb, err := redisx.Open(c.URL)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb, "t" + uuid.NewString()[:8] + ":"
+}
+
 var redisProc *exec.Cmd
 
 func findRedis() (string, error) {
@@ -119,10 +135,12 @@ func findRedis() (string, error) {
 	return "", fmt.Errorf("redis-server on %s did not start within 10s", addr)
 }
 
-// Main wraps testing.M so that a redis-server this package started is stopped
-// when the test binary exits. Use it from TestMain: os.Exit(testenv.Main(m)).
+// Main wraps testing.M so that a redis-server this package started, and the
+// servers shared through proctest (the Redis Cluster of RedisCluster), are
+// stopped when the test binary exits. Use it from TestMain: os.Exit(testenv.Main(m)).
 func Main(m *testing.M) int {
 	code := m.Run()
+	proctest.Teardown()
 	if redisProc != nil && redisProc.Process != nil {
 		_ = redisProc.Process.Kill()
 		_, _ = redisProc.Process.Wait()
