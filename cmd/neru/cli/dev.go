@@ -39,6 +39,9 @@ type DevOptions struct {
 	Addr, CommandAddr string
 	InstanceID        string
 	Verbose           bool
+	// Ephemeral keeps the embedded servers' state in a temporary directory
+	// removed on exit instead of in DataDir.
+	Ephemeral bool
 	// VonageAPI is where vonage-api calls go: "fake" (default: a fake
 	// Vonage API on FakeVonageAddr that records them, see `neru outbox`),
 	// "direct" (the real Vonage hosts) or a base URL.
@@ -58,9 +61,11 @@ func devCmd() *cobra.Command {
 	var o DevOptions
 	c := &cobra.Command{
 		Use:   "dev [flags]",
-		Short: "run the whole platform in one process (embedded NATS, in-memory Redis)",
-		Long: `dev runs gateway, worker and a fake Vonage API in one process, with an embedded NATS and an
-in-memory Redis unless --redis-url / --nats-url name real ones. It (re)creates the dev instance and
+		Short: "run the whole platform in one process (embedded NATS, redis-server child or in-process Redis)",
+		Long: `dev runs gateway, worker and a fake Vonage API in one process, with an embedded NATS and a
+redis-server child process (an in-process Redis when none is installed) unless --redis-url /
+--nats-url name real ones. Their state persists in --data-dir as a whole, or is ephemeral as a
+whole (--ephemeral, or with the in-process Redis); the banner says which. It (re)creates the dev instance and
 writes the environment an SDK app needs to <data-dir>/dev.env. Logs are text at info (--verbose:
 debug); NERU_LOG_LEVEL and NERU_LOG_FORMAT change them as for the gateway and the worker.
 DEVELOPMENT ONLY: the dev instance accepts SDK calls from loopback without a token.`,
@@ -70,9 +75,10 @@ DEVELOPMENT ONLY: the dev instance accepts SDK calls from loopback without a tok
 		},
 	}
 	fs := c.Flags()
-	fs.StringVar(&o.RedisURL, "redis-url", os.Getenv("NERU_REDIS_URL"), "use this Redis instead of the in-memory one (env NERU_REDIS_URL)")
+	fs.StringVar(&o.RedisURL, "redis-url", os.Getenv("NERU_REDIS_URL"), "use this Redis instead of the embedded one (env NERU_REDIS_URL)")
 	fs.StringVar(&o.NATSURL, "nats-url", os.Getenv("NERU_NATS_URL"), "use this NATS instead of the embedded one (env NERU_NATS_URL)")
-	fs.StringVar(&o.DataDir, "data-dir", ".neru", "where the embedded JetStream, the dev key and dev.env live")
+	fs.StringVar(&o.DataDir, "data-dir", ".neru", "where the embedded JetStream and Redis data, the dev key and dev.env live")
+	fs.BoolVar(&o.Ephemeral, "ephemeral", false, "keep the embedded JetStream and Redis data in a temporary directory removed on exit")
 	fs.StringVar(&o.AppURL, "app-url", "http://127.0.0.1:3000", "base URL of the dev instance's app")
 	fs.StringVar(&o.AppID, "application-id", "dev-app", "Vonage application id of the dev instance")
 	fs.StringVar(&o.Addr, "addr", "127.0.0.1:8080", "webhooks and admin API listen address")
@@ -102,18 +108,26 @@ func Dev(ctx context.Context, o DevOptions, out io.Writer) error {
 		return err
 	}
 	persistence := "external Redis and NATS (as given)"
+	var redisDied <-chan struct{}
+	var denv *devenv.Env
 	if o.RedisURL == "" || o.NATSURL == "" {
-		denv, err := devenv.Start(o.DataDir, 0)
+		var err error
+		denv, err = devenv.Start(devenv.Options{DataDir: o.DataDir, Ephemeral: o.Ephemeral,
+			NoRedis: o.RedisURL != "", NoNATS: o.NATSURL != ""})
 		if err != nil {
 			return err
 		}
 		defer denv.Close()
+		persistence = denv.State()
 		if o.RedisURL == "" {
-			o.RedisURL = denv.RedisURL
-			persistence = "IN MEMORY: sessions, listeners and state are lost on exit"
+			o.RedisURL, redisDied = denv.RedisURL, denv.RedisDone()
+		} else {
+			persistence += "; Redis as given"
 		}
 		if o.NATSURL == "" {
 			o.NATSURL = denv.NATSURL
+		} else {
+			persistence += "; NATS as given"
 		}
 	}
 	cfg, err := platform.FromEnv()
@@ -125,6 +139,9 @@ func Dev(ctx context.Context, o DevOptions, out io.Writer) error {
 	cfg.Gateway.DevInstanceID = o.InstanceID
 	cfg.Gateway.AllowPrivateNetworks = true // the app runs on this machine
 	cfg.Worker.AllowPrivateNetworks = true
+	if denv != nil && !denv.Persistent && cfg.Gateway.Assets.Dir == "" {
+		cfg.Gateway.Assets.Dir = filepath.Join(denv.StateDir, "assets") // state, so ephemeral too
+	}
 	if err := devAssets(&cfg.Gateway.Assets, o); err != nil {
 		return err
 	}
@@ -162,6 +179,10 @@ func Dev(ctx context.Context, o DevOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	redisLine := o.RedisURL
+	if denv != nil && denv.Redis != "" {
+		redisLine = denv.Redis
+	}
 	fmt.Fprintf(out, `neru dev: DEVELOPMENT MODE, NOT FOR PRODUCTION
   webhooks + admin   http://%s   (POST /webhooks/%s/{messages/inbound,messages/status,voice/answer,voice/event,voice/rtc})
   SDK endpoint       http://%s   (apps with DEBUG=true call here; no token needed for instance %q from loopback)
@@ -171,10 +192,10 @@ func Dev(ctx context.Context, o DevOptions, out io.Writer) error {
   persistence        %s
   app environment    %s   (source it before starting your app)
   vonage-api         %s
-  assets             %s   (vonage-assets files, kept across restarts)
+  assets             %s   (vonage-assets files)
 ready in %s
 `, o.Addr, o.AppID, o.CommandAddr, o.InstanceID, o.InstanceID, o.AppURL, o.AppID,
-		o.RedisURL, o.NATSURL, persistence, envFile, devVonageBanner(o), cfg.Gateway.Assets.Dir, time.Since(start).Round(time.Millisecond))
+		redisLine, o.NATSURL, persistence, envFile, devVonageBanner(o), cfg.Gateway.Assets.Dir, time.Since(start).Round(time.Millisecond))
 
 	eg, ctx := errgroup.WithContext(ctx)
 	if fake != nil {
@@ -185,6 +206,16 @@ ready in %s
 	}
 	eg.Go(func() error { return g.Run(ctx) })
 	eg.Go(func() error { return runWorker(ctx) })
+	if redisDied != nil {
+		eg.Go(func() error {
+			select {
+			case <-redisDied:
+				return denv.RedisErr() // nil if Close stopped it
+			case <-ctx.Done():
+				return nil
+			}
+		})
+	}
 	return eg.Wait()
 }
 
