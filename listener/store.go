@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -30,6 +31,9 @@ type Store struct {
 	// cached or not. The only staleness is a record replaced under the same
 	// id by another process, for at most recordTTL.
 	cache *ttlcache.Cache[string, *Listener]
+	// sessionGuess remembers, per index key, the sessions of the listeners
+	// LiveCandidates last found there: what its first round trip probes.
+	sessionGuess *ttlcache.Cache[string, []string]
 }
 
 const (
@@ -47,7 +51,8 @@ func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 
 // NewStore returns a Store whose keys start with keyspace.
 func NewStore(rdb redis.UniversalClient, keyspace string, opts ...Option) *Store {
-	s := &Store{rdb: rdb, ks: keyspace, log: slog.Default(), cache: ttlcache.New[string, *Listener](recordCacheCap, recordTTL)}
+	s := &Store{rdb: rdb, ks: keyspace, log: slog.Default(), cache: ttlcache.New[string, *Listener](recordCacheCap, recordTTL),
+		sessionGuess: ttlcache.New[string, []string](recordCacheCap, time.Minute)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -237,10 +242,61 @@ func (s *Store) RemoveSession(ctx context.Context, instanceID, sessionID string)
 // the cache: callers must not modify them. Filters and session liveness are
 // the caller's to check.
 func (s *Store) Candidates(ctx context.Context, instanceID string, keys []string) ([]*Listener, error) {
+	return s.candidates(ctx, instanceID, keys, nil)
+}
+
+// LiveCandidates is Candidates keeping only the listeners whose session
+// record exists (EXISTS sessionKey(instance, session)), checked in the same
+// round trips: the sessions last seen under each index key are probed
+// together with the index sets, so a steady stream of events costs one
+// round trip, not two. The probe is a guess that only saves time: every
+// returned listener's session was checked in this call, never earlier.
+func (s *Store) LiveCandidates(ctx context.Context, instanceID string, keys []string, sessionKey func(instanceID, sessionID string) string) ([]*Listener, error) {
+	return s.candidates(ctx, instanceID, keys, sessionKey)
+}
+
+// sessionProbe queues EXISTS of session records into pipelines, once each.
+type sessionProbe struct {
+	ctx      context.Context
+	instance string
+	key      func(instanceID, sessionID string) string
+	cmds     map[string]*redis.IntCmd
+}
+
+func (sp *sessionProbe) queue(p redis.Pipeliner, sessions ...string) {
+	for _, sess := range sessions {
+		if _, ok := sp.cmds[sess]; !ok {
+			sp.cmds[sess] = p.Exists(sp.ctx, sp.key(sp.instance, sess))
+		}
+	}
+}
+
+// unprobed lists the sessions of ls not queued yet.
+func (sp *sessionProbe) unprobed(ls []*Listener) []string {
+	var out []string
+	for _, l := range ls {
+		if _, ok := sp.cmds[l.SessionID]; !ok && !slices.Contains(out, l.SessionID) {
+			out = append(out, l.SessionID)
+		}
+	}
+	return out
+}
+
+func (s *Store) candidates(ctx context.Context, instanceID string, keys []string, sessionKey func(string, string) string) ([]*Listener, error) {
+	var probe *sessionProbe
+	if sessionKey != nil {
+		probe = &sessionProbe{ctx: ctx, instance: instanceID, key: sessionKey, cmds: map[string]*redis.IntCmd{}}
+	}
 	sets := make([]*redis.StringSliceCmd, len(keys))
 	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, k := range keys {
-			sets[i] = p.SMembers(ctx, s.indexKey(instanceID, k))
+			ix := s.indexKey(instanceID, k)
+			sets[i] = p.SMembers(ctx, ix)
+			if probe != nil {
+				if guess, ok := s.sessionGuess.Get(ix); ok {
+					probe.queue(p, guess...)
+				}
+			}
 		}
 		return nil
 	}); err != nil {
@@ -274,13 +330,20 @@ func (s *Store) Candidates(ctx context.Context, instanceID string, keys []string
 			missing = append(missing, h)
 		}
 	}
+	var late []string // sessions of cached records that the first round trip did not probe
+	if probe != nil {
+		late = probe.unprobed(out)
+	}
 	recs := make([]*redis.StringCmd, len(missing))
-	if len(missing) > 0 {
+	if len(missing) > 0 || len(late) > 0 {
 		// Errors per command below: the pipeline's own is the first
 		// command's, often a harmless redis.Nil.
 		_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, h := range missing {
 				recs[i] = p.Get(ctx, s.recKey(instanceID, h.id))
+			}
+			if probe != nil {
+				probe.queue(p, late...)
 			}
 			return nil
 		})
@@ -309,8 +372,48 @@ func (s *Store) Candidates(ctx context.Context, instanceID string, keys []string
 			out = append(out, l)
 		}
 	}
+	if probe != nil {
+		var err error
+		if out, err = s.keepLive(ctx, instanceID, out, probe); err != nil {
+			return nil, err
+		}
+	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
 	return out, nil
+}
+
+// keepLive drops the listeners whose session record does not exist,
+// probing (one more round trip) the sessions of records loaded just now,
+// and remembers under each index key the sessions found there, for the next
+// event's first round trip.
+func (s *Store) keepLive(ctx context.Context, instanceID string, ls []*Listener, probe *sessionProbe) ([]*Listener, error) {
+	if late := probe.unprobed(ls); len(late) > 0 {
+		if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			probe.queue(p, late...)
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("listener: match: session liveness: %w", err)
+		}
+	}
+	guesses := map[string][]string{}
+	live := ls[:0]
+	for _, l := range ls {
+		ix := s.indexKey(instanceID, l.Key)
+		if !slices.Contains(guesses[ix], l.SessionID) {
+			guesses[ix] = append(guesses[ix], l.SessionID)
+		}
+		n, err := probe.cmds[l.SessionID].Result()
+		if err != nil {
+			return nil, fmt.Errorf("listener: match: session liveness: %w", err)
+		}
+		if n == 1 {
+			live = append(live, l)
+		}
+	}
+	for ix, sessions := range guesses {
+		s.sessionGuess.Put(ix, sessions)
+	}
+	return live, nil
 }
 
 // List returns every listener of an instance, or of one of its sessions when

@@ -26,6 +26,53 @@ func TestStore(t *testing.T) {
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
+			t.Run("live candidates: only listeners whose session record exists, checked every call", func(t *testing.T) {
+				rdb, ks := b.Open(t)
+				s := listener.NewStore(rdb, ks)
+				ctx := context.Background()
+				sessKey := func(inst, sess string) string { return ks + "test-session:" + inst + ":" + sess }
+				live := newListener("i1", "live", "s-live", "msg-in|sms|100|200")
+				dead := newListener("i1", "dead", "s-dead", "msg-in|sms|100|*")
+				for _, l := range []*listener.Listener{live, dead} {
+					if err := s.Add(ctx, l); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := rdb.Set(ctx, sessKey("i1", "s-live"), "{}", 0).Err(); err != nil {
+					t.Fatal(err)
+				}
+				keys := []string{"msg-in|sms|100|200", "msg-in|sms|100|*"}
+				ids := func() []string {
+					t.Helper()
+					got, err := s.LiveCandidates(ctx, "i1", keys, sessKey)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var out []string
+					for _, l := range got {
+						out = append(out, l.ID)
+					}
+					return out
+				}
+				// Twice: the first call loads records and learns the
+				// sessions, the second probes them with the index sets.
+				for range 2 {
+					if got := ids(); len(got) != 1 || got[0] != "live" {
+						t.Fatalf("live candidates = %v, want [live]", got)
+					}
+				}
+				// The dead session appears, the live one ends: the very next
+				// call sees both changes, whatever it remembered.
+				if err := rdb.Set(ctx, sessKey("i1", "s-dead"), "{}", 0).Err(); err != nil {
+					t.Fatal(err)
+				}
+				if err := rdb.Del(ctx, sessKey("i1", "s-live")).Err(); err != nil {
+					t.Fatal(err)
+				}
+				if got := ids(); len(got) != 1 || got[0] != "dead" {
+					t.Fatalf("after the sessions changed: %v, want [dead]", got)
+				}
+			})
 			t.Run("match finds only indexed keys", func(t *testing.T) {
 				rdb, ks := b.Open(t)
 				s := listener.NewStore(rdb, ks)

@@ -50,32 +50,19 @@ func New(ls *listener.Store, ss *session.Store, pub *delivery.Publisher) *Router
 
 // Match returns the listeners of an instance that accept ev, oldest first.
 func (r *Router) Match(ctx context.Context, instanceID string, ev *Event) ([]*listener.Listener, error) {
-	cands, err := r.listeners.Candidates(ctx, instanceID, ev.Keys)
+	// Candidates whose session record exists, checked in the index lookup's
+	// round trip: listeners of expired sessions never match.
+	cands, err := r.listeners.LiveCandidates(ctx, instanceID, ev.Keys, r.sessions.Key)
 	if err != nil || len(cands) == 0 {
 		return nil, err
 	}
 	out := cands[:0]
-	var sessions []string
 	for _, l := range cands {
 		if len(l.Filters) == 0 || listener.MatchAll(l.Filters, ev.Doc()) {
 			out = append(out, l)
-			sessions = append(sessions, l.SessionID)
 		}
 	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	alive, err := r.sessions.Alive(ctx, instanceID, sessions)
-	if err != nil {
-		return nil, err
-	}
-	live := out[:0]
-	for _, l := range out {
-		if alive[l.SessionID] {
-			live = append(live, l)
-		}
-	}
-	return live, nil
+	return out, nil
 }
 
 // Deliveries builds one delivery of ev per listener.
