@@ -4,6 +4,7 @@
 package redisx
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -34,4 +35,17 @@ func Open(url string) (redis.UniversalClient, error) {
 		opt.PoolSize = DefaultPoolSize
 	}
 	return redis.NewClient(opt), nil
+}
+
+// Ping checks that Redis answers: every master of a Redis Cluster (a
+// cluster with a node down cannot serve that node's slots), the server
+// otherwise. It is both the start-up wait's try and the live readiness
+// check.
+func Ping(ctx context.Context, rdb redis.UniversalClient) error {
+	if c, ok := rdb.(*redis.ClusterClient); ok {
+		return c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			return n.Ping(ctx).Err()
+		})
+	}
+	return rdb.Ping(ctx).Err()
 }
