@@ -25,6 +25,7 @@ bench: ## the performance table, measured from outside the platform's process; w
 	go build -o bin/ ./cmd/neru ./cmd/neru/bench/naive
 	bin/neru bench --redis-url $(BENCH_REDIS) --nats-url $(BENCH_NATS) --naive bin/naive \
 		--state-ops 100000 --scale-to $(BENCH_SCALE) --markdown docs/benchmarks.md --readme README.md
+	bin/neru bench --half=false --scale-to 100000 --markdown docs/benchmarks.md --append   # neru dev's own store
 
 build:
 	go build -o bin/ ./cmd/...

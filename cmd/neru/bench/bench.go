@@ -66,6 +66,8 @@ type bench struct {
 	runs            atomic.Uint32
 	platform, naive *child
 	sinkChild       *child
+	devRedis        string // the Redis and NATS neru dev uses
+	devNATS         string
 }
 
 // proc is a process whose CPU a phase reports.
@@ -103,6 +105,9 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	}
 	if err := b.startPlatform(ctx, tmp); err != nil {
 		return nil, err
+	}
+	if o.RedisURL == "" && b.devRedis != "" {
+		rep.Machine.Redis = "neru dev's own: " + redisVersion(b.devRedis)
 	}
 
 	reg, err := b.register(ctx, 0, o.Sessions+o.Listeners)
@@ -201,27 +206,40 @@ func (b *bench) startPlatform(ctx context.Context, tmp string) error {
 	b.keyspace = fmt.Sprintf("neru-bench-%08x:", run)
 	env := append([]string{"NERU_KEYSPACE=" + b.keyspace, "NERU_LOG_LEVEL=error"}, b.o.SelfEnv...)
 	fmt.Fprintf(b.o.Progress, "starting neru %s\n", strings.Join(args, " "))
-	c, _, err := start(ctx, "platform (neru dev)", b.o.Self, args, env, 2*time.Minute, "ready in")
+	c, banner, err := start(ctx, "platform (neru dev)", b.o.Self, args, env, 2*time.Minute, "  redis ", "  nats ", "ready in")
 	if err != nil {
 		return err
 	}
 	b.platform = c
 	b.webhooks, b.command = "http://"+addr, "http://"+cmd
 	b.procs = append(b.procs, proc{role: "platform", pid: c.pid()}, self)
-	b.procs = append(b.procs, b.serverProc("redis", b.o.RedisURL), b.serverProc("nats", b.o.NATSURL))
+	// The banner says where neru dev's servers are: its own child
+	// processes, in its process, or the ones given.
+	b.devRedis, b.devNATS = urlIn(banner[0], b.o.RedisURL), urlIn(banner[1], b.o.NATSURL)
+	b.procs = append(b.procs, serverProc("redis", b.devRedis, c.pid()), serverProc("nats", b.devNATS, c.pid()))
 	return nil
 }
 
+// urlIn is the first URL in a banner line, or def.
+func urlIn(line, def string) string {
+	for _, f := range strings.Fields(line) {
+		if strings.Contains(f, "://") {
+			return strings.Trim(f, "(),;")
+		}
+	}
+	return def
+}
+
 // serverProc finds the server listening on rawURL's port.
-func (b *bench) serverProc(role, rawURL string) proc {
-	if rawURL == "" {
-		return proc{role: role, note: "embedded in the platform"}
-	}
-	pid := listenerPID(rawURL)
-	if pid == 0 {
+func serverProc(role, rawURL string, platform int) proc {
+	switch pid := listenerPID(rawURL); pid {
+	case 0:
 		return proc{role: role, note: "not found on this machine"}
+	case platform:
+		return proc{role: role, note: "in the platform's process"}
+	default:
+		return proc{role: role, pid: pid}
 	}
-	return proc{role: role, pid: pid}
 }
 
 // stop ends every child and deletes the platform's keyspace.

@@ -7,11 +7,18 @@ import (
 
 // Markdown renders the report as docs/benchmarks.md: the issue's table of
 // measures, the machine, the command and the per-process CPU of each phase.
-func (r *Report) Markdown(args []string) string {
+// As a section (appended to such a file) it starts with a second-level
+// heading that names the stores.
+func (r *Report) Markdown(args []string, section bool) string {
 	var b strings.Builder
 	f := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
 	m, o := r.Machine, r.Options
-	f("# Benchmarks")
+	if section {
+		f("")
+		f("## Redis %s, NATS %s", m.Redis, m.NATS)
+	} else {
+		f("# Benchmarks")
+	}
 	f("")
 	f("Measured from outside the platform by `neru bench` (`make bench`): the platform (`neru dev`), the app (a sink")
 	f("counting deliveries) and the load generator (%d keep-alive connections posting unique inbound-SMS webhooks from", o.Concurrency)

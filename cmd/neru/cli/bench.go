@@ -13,7 +13,7 @@ import (
 
 func benchCmd() *cobra.Command {
 	o := bench.DefaultOptions()
-	var asJSON bool
+	var asJSON, appendMD bool
 	var markdown, readme string
 	c := &cobra.Command{
 		Use:   "bench [flags]",
@@ -37,7 +37,7 @@ reports throughput, latency and CPU per event of every process.`,
 					rep.WriteText(cmd.OutOrStdout())
 				}
 				if markdown != "" && err == nil {
-					if werr := os.WriteFile(markdown, []byte(rep.Markdown(os.Args)), 0o644); werr != nil {
+					if werr := writeMarkdown(markdown, rep.Markdown(os.Args, appendMD), appendMD); werr != nil {
 						return werr
 					}
 				}
@@ -78,6 +78,7 @@ reports throughput, latency and CPU per event of every process.`,
 	fs.IntVar(&o.RegisterConcurrency, "register-concurrency", o.RegisterConcurrency, "SDK listener registrations in flight at once")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "how long deliveries may stall before a phase gives up")
 	fs.StringVar(&markdown, "markdown", "", "also write the report as a markdown table to this file (make bench: docs/benchmarks.md)")
+	fs.BoolVar(&appendMD, "append", false, "append to the --markdown file (a section of its own) instead of replacing it")
 	fs.StringVar(&readme, "readme", "", "also put the summary table between the bench markers of this file (make bench: README.md)")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	c.AddCommand(benchSinkCmd())
@@ -111,4 +112,17 @@ func updateReadme(path, summary string) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return os.WriteFile(path, []byte(doc), 0o644)
+}
+
+func writeMarkdown(path, text string, appendTo bool) error {
+	flag := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if appendTo {
+		flag = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	}
+	f, err := os.OpenFile(path, flag, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(text)
+	return errors.Join(err, f.Close())
 }

@@ -65,7 +65,7 @@ func TestBenchSmoke(t *testing.T) {
 	if rep.State == nil || rep.State.StatePerSecond <= 0 || rep.State.EchoPerSecond <= 0 {
 		t.Errorf("state phase: %+v", rep.State)
 	}
-	if md := rep.Markdown([]string{"neru", "bench"}); len(md) == 0 {
+	if md := rep.Markdown([]string{"neru", "bench"}, false); len(md) == 0 {
 		t.Error("empty markdown")
 	}
 }
