@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/neru-dev/neru/gateway"
 	"github.com/neru-dev/neru/worker"
 )
 
@@ -26,7 +25,7 @@ type Config struct {
 	// platform must use the same.
 	Partitions int
 
-	Gateway gateway.Config
+	Gateway GatewayConfig
 	Worker  worker.Config
 }
 
@@ -115,4 +114,5 @@ func (c *Config) setDefaults() {
 	if c.StreamReplicas == 0 {
 		c.StreamReplicas = 1
 	}
+	c.Gateway.setDefaults()
 }

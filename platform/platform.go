@@ -1,44 +1,76 @@
-// Package platform wires the platform's parts from one Config: the Redis
-// client, the NATS connection and streams, the stores, and the gateway and
-// worker built on them. cmd/gateway, cmd/worker and `neru dev` all go
-// through it, so dev mode runs exactly the production wiring.
+// Package platform is the composition root: from one Config it opens the
+// Redis client and the NATS connection, makes sure the streams exist, and
+// builds every store and client once (instances, listeners, sessions,
+// state, schedules, queues, the DLQ, app logs, the assets disk and link
+// signer, the Vonage key directory, the router); then the gateway (edge,
+// SDK endpoint, admin API) and the worker process on them. cmd/gateway,
+// cmd/worker and `neru dev` all go through it, so dev mode runs exactly the
+// production wiring. Nothing else opens Redis or NATS.
+//
+// It owns no Redis keys and no NATS subjects of its own.
 package platform
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/neru-dev/neru/applogs"
+	"github.com/neru-dev/neru/assets"
 	"github.com/neru-dev/neru/delivery"
-	"github.com/neru-dev/neru/gateway"
 	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/internal/redisx"
 	"github.com/neru-dev/neru/listener"
+	"github.com/neru-dev/neru/queue"
+	"github.com/neru-dev/neru/router"
+	"github.com/neru-dev/neru/scheduler"
+	"github.com/neru-dev/neru/sdkapi"
 	"github.com/neru-dev/neru/session"
+	"github.com/neru-dev/neru/state"
 	"github.com/neru-dev/neru/worker"
 )
 
-// Platform holds the shared connections and stores.
+// Platform holds the shared connections and every store, built once.
 type Platform struct {
-	Config    Config
-	Redis     redis.UniversalClient
-	NATS      *nats.Conn
-	JS        jetstream.JetStream
+	Config Config
+	Redis  redis.UniversalClient
+	NATS   *nats.Conn
+	JS     jetstream.JetStream
+
 	Instances *instance.Store
 	Listeners *listener.Store
 	Sessions  *session.Store
 	// Events publishes onto NERU_EVENTS' Config.Partitions partitions: the
-	// gateway's router, the scheduler and DLQ replay all go through it.
-	Events *delivery.Publisher
-	Log    *slog.Logger
+	// router, the scheduler, DLQ replay and vonage-api callbacks all go
+	// through it.
+	Events        *delivery.Publisher
+	State         *state.Store
+	ScheduleStore *scheduler.Store
+	QueueStore    *queue.Store
+	DLQ           *delivery.DLQ
+	Logs          *applogs.Store
+	Router        *router.Router
+	// Assets keeps vonage-assets' files; nil when Config.Gateway.Assets.Dir
+	// is empty (the provider answers 503).
+	Assets *assets.Disk
+	Links  *assets.Linker
+	// VonageKeys signs vonage-api's upstream calls; nil when
+	// Config.Gateway.VonageKeysDir is empty (vonage-api answers 503).
+	VonageKeys sdkapi.VonageKeys
+	Log        *slog.Logger
+
+	closed chan struct{} // closed when the NATS connection is
 }
 
-// Open connects to Redis and NATS and makes sure the streams exist.
+// Open connects to Redis and NATS, makes sure the streams exist and builds
+// the stores.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Platform, error) {
 	cfg.setDefaults()
 	rdb, err := redisx.Open(cfg.RedisURL)
@@ -49,7 +81,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Platform, error) 
 		_ = rdb.Close()
 		return nil, fmt.Errorf("platform: redis does not answer: %w", err)
 	}
-	nc, err := nats.Connect(cfg.NATSURL, nats.Name("neru"), nats.MaxReconnects(-1))
+	closed := make(chan struct{})
+	nc, err := nats.Connect(cfg.NATSURL, nats.Name("neru"), nats.MaxReconnects(-1),
+		nats.DrainTimeout(cfg.Gateway.ShutdownTimeout),
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
 	if err != nil {
 		_ = rdb.Close()
 		return nil, fmt.Errorf("platform: connect to NATS: %w", err)
@@ -67,28 +102,47 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Platform, error) 
 		_ = rdb.Close()
 		return nil, fmt.Errorf("platform: jetstream: %w", err)
 	}
-	instances := instance.NewStore(rdb, cfg.Keyspace, instance.WithLogger(log.With("component", "instances")))
-	listeners := listener.NewStore(rdb, cfg.Keyspace, listener.WithLogger(log.With("component", "listeners")))
-	return &Platform{
-		Config:    cfg,
-		Redis:     rdb,
-		NATS:      nc,
-		JS:        js,
-		Instances: instances,
-		Listeners: listeners,
-		Sessions:  newSessions(rdb, cfg, instances, listeners),
-		Events:    events,
-		Log:       log,
-	}, nil
+	p := &Platform{Config: cfg, Redis: rdb, NATS: nc, JS: js, Events: events, Log: log, closed: closed}
+	if err := p.build(); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
 }
 
-// Gateway builds the gateway.
-func (p *Platform) Gateway() (*gateway.Gateway, error) {
-	return gateway.New(p.Config.Gateway, gateway.Deps{
-		Redis: p.Redis, Keyspace: p.Config.Keyspace, NATS: p.NATS, Publisher: p.Events,
-		Instances: p.Instances, Listeners: p.Listeners, Sessions: p.Sessions, Log: p.logger("gateway"),
-		JetStream: p.JS,
-	})
+// build makes every store once.
+func (p *Platform) build() error {
+	cfg, rdb, ks := p.Config, p.Redis, p.Config.Keyspace
+	p.Instances = instance.NewStore(rdb, ks, instance.WithLogger(p.logger("instances")))
+	p.Listeners = listener.NewStore(rdb, ks, listener.WithLogger(p.logger("listeners")))
+	p.Sessions, p.State = newSessions(rdb, cfg, p.Instances, p.Listeners)
+	p.ScheduleStore = scheduler.NewStore(rdb, ks, 0)
+	p.QueueStore = queue.NewStore(rdb, ks, queue.Limits{})
+	p.DLQ = delivery.NewDLQ(p.JS, p.Events)
+	p.Logs = applogs.NewStore(rdb, ks, cfg.Gateway.LogsKept)
+	p.Router = router.New(p.Listeners, p.Sessions, p.Events)
+	a := cfg.Gateway.Assets
+	if a.Dir != "" {
+		disk, err := assets.NewDisk(a.Dir)
+		if err != nil {
+			return err
+		}
+		p.Assets = disk
+	}
+	secret := []byte(a.LinkSecret)
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret)
+	}
+	links, err := assets.NewLinker(secret)
+	if err != nil {
+		return err
+	}
+	p.Links = links
+	if cfg.Gateway.VonageKeysDir != "" {
+		p.VonageKeys = sdkapi.NewKeyDir(cfg.Gateway.VonageKeysDir)
+	}
+	return nil
 }
 
 // Worker builds a worker.
@@ -103,10 +157,24 @@ func (p *Platform) Worker() (*worker.Worker, error) {
 // part once.
 func (p *Platform) logger(component string) *slog.Logger { return p.Log.With("component", component) }
 
-// Close drains NATS (flushing pending publishes) and closes Redis.
+// Close drains NATS, waiting until the connection is closed (so pending
+// publishes are flushed and in-flight messages finished) for at most the
+// shutdown timeout, then closes Redis and the assets disk.
 func (p *Platform) Close() {
-	_ = p.NATS.Drain()
+	if err := p.NATS.Drain(); err == nil {
+		t := time.NewTimer(p.Config.Gateway.ShutdownTimeout)
+		select {
+		case <-p.closed:
+		case <-t.C:
+			p.Log.Warn("NATS drain did not finish within the shutdown timeout; closing", "timeout", p.Config.Gateway.ShutdownTimeout)
+			p.NATS.Close()
+		}
+		t.Stop()
+	}
 	_ = p.Redis.Close()
+	if p.Assets != nil {
+		_ = p.Assets.Close()
+	}
 }
 
 // WorkerProcess builds everything a worker process runs (event delivery,

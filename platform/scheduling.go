@@ -8,8 +8,7 @@ import (
 // Scheduler builds the schedule runner. It runs in every worker process,
 // next to the worker; any number may run (see package scheduler).
 func (p *Platform) Scheduler() (*scheduler.Runner, error) {
-	return scheduler.NewRunner(scheduler.Config{},
-		scheduler.NewStore(p.Redis, p.Config.Keyspace, 0), p.Events, p.logger("scheduler"))
+	return scheduler.NewRunner(scheduler.Config{}, p.ScheduleStore, p.Events, p.logger("scheduler"))
 }
 
 // Queues builds the queue dispatcher. It runs in every worker process, next
@@ -22,5 +21,5 @@ func (p *Platform) Queues() (*queue.Dispatcher, error) {
 		id = "q-" + w.ID
 	}
 	return queue.NewDispatcher(queue.Config{ID: id, Timeout: w.Timeout, DrainTime: w.DrainTime, AllowPrivateNetworks: w.AllowPrivateNetworks},
-		queue.NewStore(p.Redis, p.Config.Keyspace, queue.Limits{}), p.Instances, p.logger("queues"))
+		p.QueueStore, p.Instances, p.logger("queues"))
 }

@@ -13,10 +13,10 @@ import (
 	"github.com/neru-dev/neru/state"
 )
 
-// newSessions builds the session store with its lifecycle wired: instance
+// newSessions builds the session and state stores, with the lifecycle wired: instance
 // policies (sliding expiry, session cap), and the listeners and state that a
 // session's end removes.
-func newSessions(rdb redis.UniversalClient, cfg Config, instances *instance.Store, listeners *listener.Store) *session.Store {
+func newSessions(rdb redis.UniversalClient, cfg Config, instances *instance.Store, listeners *listener.Store) (*session.Store, *state.Store) {
 	var sessions *session.Store
 	// The state store asks the session store when a session ends; the
 	// session store asks the state store to move or drop a session's state.
@@ -27,7 +27,7 @@ func newSessions(rdb redis.UniversalClient, cfg Config, instances *instance.Stor
 		session.WithPolicies(instancePolicies(instances)),
 		session.WithListeners(listeners),
 		session.WithState(st))
-	return sessions
+	return sessions, st
 }
 
 // instancePolicies reads each instance's session settings from its

@@ -101,3 +101,41 @@ func (r *Router) Route(ctx context.Context, instanceID string, ev *Event) (int, 
 	}
 	return len(ls), r.Publish(ctx, Deliveries(instanceID, ev, ls, time.Now()))
 }
+
+// Answerer returns the listener that answers ev synchronously (a call's
+// NCCO): the newest that matches, or nil. Apps register an answer listener
+// at every start, each in a new session, so the newest is the running app;
+// the older ones get nothing.
+func (r *Router) Answerer(ctx context.Context, instanceID string, ev *Event) (*listener.Listener, error) {
+	ls, err := r.Match(ctx, instanceID, ev)
+	if err != nil || len(ls) == 0 {
+		return nil, err
+	}
+	return ls[len(ls)-1], nil
+}
+
+// RouteInput serves an input result (speech, DTMF) that the call waits on:
+// every matching listener but the newest gets ev through the stream, and
+// the newest is returned, to answer it synchronously (nil: none matched).
+// If that listener does not answer in time, the caller hands ev to it
+// through the stream with Handoff.
+func (r *Router) RouteInput(ctx context.Context, instanceID string, ev *Event) (*listener.Listener, error) {
+	ls, err := r.Match(ctx, instanceID, ev)
+	if err != nil || len(ls) == 0 {
+		return nil, err
+	}
+	head, rest := ls[len(ls)-1], ls[:len(ls)-1]
+	if len(rest) > 0 {
+		if err := r.Publish(ctx, Deliveries(instanceID, ev, rest, time.Now())); err != nil {
+			return nil, err
+		}
+	}
+	return head, nil
+}
+
+// Handoff delivers ev to one listener through the stream: the synchronous
+// answer it was asked for did not come in time, and the event must still
+// reach the app.
+func (r *Router) Handoff(ctx context.Context, instanceID string, ev *Event, l *listener.Listener) error {
+	return r.Publish(ctx, Deliveries(instanceID, ev, []*listener.Listener{l}, time.Now()))
+}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 )
@@ -92,4 +94,88 @@ func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 		return nil, Errorf(http.StatusRequestEntityTooLarge, "too_large", "request body is over %d bytes", limit)
 	}
 	return body, nil
+}
+
+// Rule maps every error that errors.Is Err to one HTTP answer. Domain
+// packages declare the rules of their own sentinels next to them, so an
+// HTTP server composes its table from the packages it serves instead of
+// listing other packages' errors.
+type Rule struct {
+	Err    error
+	Status int
+	// Code is the stable code; empty: CodeFor(Status).
+	Code string
+	// Message, if set, is the whole message, for errors whose text names
+	// internals (a broker's error); otherwise the error's own text is sent.
+	Message string
+	// Prefix, if set, goes before the error's text ("<Prefix>: <err>").
+	Prefix string
+}
+
+// Table is an ordered list of rules; the first match wins.
+type Table []Rule
+
+// Compose joins the rules of several packages into one table. Servers that
+// share a listener list the same package more than once; a sentinel keeps
+// its first rule.
+func Compose(lists ...[]Rule) Table {
+	var t Table
+	seen := map[error]bool{}
+	for _, l := range lists {
+		for _, r := range l {
+			if !seen[r.Err] {
+				seen[r.Err] = true
+				t = append(t, r)
+			}
+		}
+	}
+	return t
+}
+
+// Map is the table as a Mapper. A domain error's own text is its message:
+// sentinels are written for the client (they name the bad field or the
+// missing thing), and anything not in the table stays a 500 whose text is
+// only logged.
+func (t Table) Map(err error) *Error {
+	for _, r := range t {
+		if !errors.Is(err, r.Err) {
+			continue
+		}
+		code := r.Code
+		if code == "" {
+			code = CodeFor(r.Status)
+		}
+		msg := err.Error()
+		switch {
+		case r.Message != "":
+			msg = r.Message
+		case r.Prefix != "":
+			msg = r.Prefix + ": " + msg
+		}
+		return &Error{Status: r.Status, Code: code, Message: msg}
+	}
+	return nil
+}
+
+// NewEcho returns an echo server with the platform's settings: errors
+// through table (default 500), no banner, and timeouts that suit the SDKs.
+func NewEcho(log *slog.Logger, table Table) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = ErrorHandler(log, table.Map)
+	// The SDKs pool keep-alive sockets for 30 s; idle longer than that, so a
+	// reused socket is never closed under a request.
+	e.Server.IdleTimeout = 75 * time.Second
+	e.Server.ReadHeaderTimeout = 10 * time.Second
+	return e
+}
+
+// IsLoopback reports whether a request's RemoteAddr is a loopback address.
+func IsLoopback(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/neru-dev/neru/assets"
-	"github.com/neru-dev/neru/gateway"
+	"github.com/neru-dev/neru/platform"
 )
 
 // assetsCmd is `neru assets ls`: an instance's vonage-assets files, through
@@ -85,7 +85,7 @@ func listAssets(ctx context.Context, t target, prefix string, recursive bool, li
 // devAssets keeps vonage-assets' files under the data dir and signs links
 // with a key kept there too, so links survive a restart of `neru dev`.
 // NERU_ASSETS_DIR, NERU_PUBLIC_URL and NERU_ASSETS_LINK_SECRET still win.
-func devAssets(c *gateway.AssetsConfig, o DevOptions) error {
+func devAssets(c *platform.AssetsConfig, o DevOptions) error {
 	if c.Dir == "" {
 		c.Dir = filepath.Join(o.DataDir, "assets")
 	}

@@ -23,7 +23,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/neru-dev/neru/cmd/neru/fakevonage"
-	"github.com/neru-dev/neru/gateway"
+	"github.com/neru-dev/neru/sdkapi"
 
 	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/internal/devenv"
@@ -311,7 +311,7 @@ func shellQuote(s string) string {
 
 // devVonage decides where vonage-api goes in dev mode; it reports whether
 // that is the fake Vonage API.
-func devVonage(g *gateway.Config, o *DevOptions) bool {
+func devVonage(g *platform.GatewayConfig, o *DevOptions) bool {
 	if o.VonageKeysDir == "" {
 		o.VonageKeysDir = filepath.Join(o.DataDir, "vonage-keys")
 	}
@@ -332,7 +332,7 @@ func devVonage(g *gateway.Config, o *DevOptions) bool {
 // devFake is the fake Vonage API of dev mode. Like Vonage, it checks the
 // dev application's JWTs against the public half of its key.
 func devFake(o DevOptions) *fakevonage.Fake {
-	keys := gateway.NewKeyDir(o.VonageKeysDir)
+	keys := sdkapi.NewKeyDir(o.VonageKeysDir)
 	return fakevonage.New(fakevonage.Options{PublicKey: func(app string) *rsa.PublicKey {
 		if app != o.AppID {
 			return nil

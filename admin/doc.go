@@ -1,0 +1,21 @@
+// Package admin is the admin API, /admin/v1 on the public listener, which
+// `neru instance|sessions|dlq|logs|schedules|queues|assets` call. It needs
+// the admin bearer token (Config.Token), or, without one (dev mode), a
+// loopback client.
+//
+//	/instances[/<id>]                         create, list, get, PATCH {sessionIdle, maxSessions}, delete
+//	/instances/<id>/sessions[/<sid>[/reset]]  list (limit, cursor), get (TTL left, listeners, state keys,
+//	                                          recent deliveries), reset (clear state), DELETE (end it)
+//	/instances/<id>/dlq[/<seq>[/replay]]      dead deliveries: list, show, replay one;
+//	/instances/<id>/dlq/replay?session=|all=true
+//	/instances/<id>/logs?after=&limit=        app log submissions (package applogs)
+//	/instances/<id>/schedules[/<sid>]         list, get, cancel
+//	/instances/<id>/queues[/<name>[/pause|resume|deadletter[/pop]]]
+//	/instances/<id>/assets?prefix=&recursive=&limit=
+//
+// A web console and a live event stream will be further groups in
+// Register, behind the same auth.
+//
+// It owns no Redis keys and no NATS subjects: every store comes in Deps,
+// through the small interfaces declared here.
+package admin

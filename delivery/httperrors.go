@@ -1,0 +1,12 @@
+package delivery
+
+import (
+	"net/http"
+
+	"github.com/neru-dev/neru/internal/httpx"
+)
+
+// HTTPErrors are this package's errors as HTTP answers.
+var HTTPErrors = []httpx.Rule{
+	{Err: ErrDeadNotFound, Status: http.StatusNotFound},
+}

@@ -1,0 +1,35 @@
+// Package edge serves what the outside world sends the platform on the
+// public listener (default 127.0.0.1:8080), next to the admin API:
+//
+//   - provider webhooks, /webhooks/<application id>/<path>, for every
+//     providers.Descriptor the composition root lists (today
+//     messages/inbound, messages/status, voice/answer, voice/event and
+//     voice/rtc, the Vonage application's RTC event URL);
+//   - /healthz (the process serves HTTP) and /readyz (Redis and NATS
+//     answer);
+//   - vonage-assets download links, GET|HEAD /assets/<token>[/<name>]: the
+//     HMAC-signed, expiring token (assets.Linker) is the only credential;
+//     forged or expired is 403, a file or instance gone since is 404.
+//
+// A webhook resolves its instance by application id (404
+// unknown_application), is parsed by its provider, and is answered as the
+// parser says (providers.Mode). A streamed webhook is acknowledged only
+// after JetStream stored its deliveries (router.Route), so a provider
+// retries whatever we could not store; while NATS is disconnected it is a
+// 503 at once. The voice answer webhook and call events carrying speech or
+// DTMF results are answered synchronously with the NCCO of the listener
+// the router picks (router.Answerer, router.RouteInput); they go straight
+// to the app, outside per-session ordering. On timeout, error or a body
+// that is not a JSON array the call gets the fallback NCCO. An input
+// result the app did not answer at all (timeout, connection refused) is
+// handed to the stream (router.Handoff); one it answered, even badly, is
+// not, since the app has seen it.
+//
+// Room is left for what the edge will grow: webhook signature verification
+// (Vonage's HS256 JWT with payload_hash) is a middleware of the webhook
+// group in routeWebhooks, and the app public URL proxy is one more
+// Register'ed route group.
+//
+// It owns no Redis keys and no NATS subjects: it reads instances, and
+// publishes through the router on package delivery's subjects.
+package edge

@@ -1,0 +1,157 @@
+package edge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/neru-dev/neru/delivery"
+	"github.com/neru-dev/neru/instance"
+	"github.com/neru-dev/neru/internal/httpx"
+	"github.com/neru-dev/neru/listener"
+	"github.com/neru-dev/neru/providers"
+	"github.com/neru-dev/neru/router"
+)
+
+// routeWebhooks serves every provider's webhooks under
+// /webhooks/<application id>/. Signature verification goes here, as a
+// middleware of this group, when it comes.
+func (e *Edge) routeWebhooks(g *echo.Group) {
+	for _, p := range e.d.Providers {
+		for _, w := range p.Webhooks {
+			g.POST("/"+w.Path, e.webhook(w.Parse))
+		}
+	}
+}
+
+// webhook reads, resolves and parses one webhook and answers it the way
+// its parser says.
+func (e *Edge) webhook(parse func([]byte) (*router.Event, providers.Mode, error)) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		body, err := httpx.ReadBody(c.Request(), e.cfg.MaxBody)
+		if err != nil {
+			return err
+		}
+		ctx := c.Request().Context()
+		in, err := e.d.Instances.ByApplication(ctx, c.Param("app"))
+		if err != nil {
+			if errors.Is(err, instance.ErrNotFound) {
+				return httpx.Errorf(http.StatusNotFound, "unknown_application", "no instance serves application %q", c.Param("app"))
+			}
+			return err
+		}
+		ev, mode, err := parse(body)
+		if err != nil {
+			return err
+		}
+		switch mode {
+		case providers.Answer:
+			return e.answer(c, in, ev)
+		case providers.Input:
+			return e.input(c, in, ev)
+		}
+		return e.route(c, in, ev)
+	}
+}
+
+// route publishes ev's deliveries and answers the provider. It fails fast
+// with 503 while the bus is disconnected, rather than queueing publishes
+// that may never be stored.
+func (e *Edge) route(c echo.Context, in *instance.Instance, ev *router.Event) error {
+	if !e.d.Bus.IsConnected() {
+		return router.ErrUnavailable
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), e.cfg.PublishTimeout)
+	defer cancel()
+	n, err := e.d.Router.Route(ctx, in.ID, ev)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]int{"deliveries": n})
+}
+
+// answer relays the answering listener's NCCO for an inbound call, or the
+// fallback NCCO: a call is always answered.
+func (e *Edge) answer(c echo.Context, in *instance.Instance, ev *router.Event) error {
+	ctx := c.Request().Context()
+	l, err := e.d.Router.Answerer(ctx, in.ID, ev)
+	if err != nil {
+		e.log.Error("answer: match failed", "instance", in.ID, "err", err)
+		return e.fallback(c)
+	}
+	if l == nil {
+		e.log.Warn("answer: no listener for inbound call", "instance", in.ID)
+		return e.fallback(c)
+	}
+	ncco, err := e.syncCall(ctx, in, ev, l)
+	if err != nil {
+		e.log.Warn("answer: app did not return an NCCO; answering the fallback", "instance", in.ID, "err", err)
+		return e.fallback(c)
+	}
+	return c.JSONBlob(http.StatusOK, ncco)
+}
+
+// input answers an input result (speech, DTMF) with the newest listener's
+// NCCO; the router sends it to the other listeners through the stream.
+//
+// Only an app that gave no answer in time gets the event again through the
+// stream. One that answered, even with a 4xx or something other than an
+// NCCO, has seen the event: sending it again would deliver it twice.
+func (e *Edge) input(c echo.Context, in *instance.Instance, ev *router.Event) error {
+	ctx := c.Request().Context()
+	l, err := e.d.Router.RouteInput(ctx, in.ID, ev)
+	if err != nil {
+		return err
+	}
+	if l == nil {
+		return e.fallback(c)
+	}
+	ncco, err := e.syncCall(ctx, in, ev, l)
+	if err == nil {
+		return c.JSONBlob(http.StatusOK, ncco)
+	}
+	if !unanswered(err) {
+		e.log.Warn("voice input: app's answer is not an NCCO; answering the fallback", "instance", in.ID, "err", err)
+		return e.fallback(c)
+	}
+	e.log.Warn("voice input: app did not answer in time; queued for retry", "instance", in.ID, "err", err)
+	if err := e.d.Router.Handoff(ctx, in.ID, ev, l); err != nil {
+		return err
+	}
+	return e.fallback(c)
+}
+
+// errNotNCCO: the app answered 2xx with something other than an NCCO.
+var errNotNCCO = errors.New("the app's answer is not a JSON NCCO array")
+
+// unanswered reports whether a synchronous call got no answer from the app
+// at all (timeout, connection refused or reset), as opposed to an answer
+// that was not an NCCO.
+func unanswered(err error) bool {
+	var se *delivery.StatusError
+	return !errors.As(err, &se) && !errors.Is(err, errNotNCCO)
+}
+
+// syncCall posts ev to one listener's route and returns the app's NCCO.
+func (e *Edge) syncCall(ctx context.Context, in *instance.Instance, ev *router.Event, l *listener.Listener) ([]byte, error) {
+	d := router.Deliveries(in.ID, ev, []*listener.Listener{l}, time.Now())[0]
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.AnswerTimeout)
+	defer cancel()
+	body, err := e.d.App.Post(ctx, in.BaseURL, d, 1, e.cfg.MaxBody)
+	if err != nil {
+		return nil, err
+	}
+	var ncco []json.RawMessage
+	if err := json.Unmarshal(body, &ncco); err != nil {
+		return nil, errNotNCCO
+	}
+	return body, nil
+}
+
+func (e *Edge) fallback(c echo.Context) error {
+	return c.JSONBlob(http.StatusOK, []byte(e.cfg.FallbackNCCO))
+}

@@ -1,0 +1,14 @@
+package instance
+
+import (
+	"net/http"
+
+	"github.com/neru-dev/neru/internal/httpx"
+)
+
+// HTTPErrors are this package's errors as HTTP answers.
+var HTTPErrors = []httpx.Rule{
+	{Err: ErrNotFound, Status: http.StatusNotFound},
+	{Err: ErrExists, Status: http.StatusConflict},
+	{Err: ErrInvalid, Status: http.StatusBadRequest},
+}

@@ -1,0 +1,15 @@
+package scheduler
+
+import (
+	"net/http"
+
+	"github.com/neru-dev/neru/internal/httpx"
+)
+
+// HTTPErrors are this package's errors as HTTP answers.
+var HTTPErrors = []httpx.Rule{
+	{Err: ErrNotFound, Status: http.StatusNotFound},
+	{Err: ErrInvalid, Status: http.StatusBadRequest},
+	{Err: ErrTooLarge, Status: http.StatusRequestEntityTooLarge, Code: "too_large"},
+	{Err: ErrLimit, Status: http.StatusTooManyRequests, Code: "limit_exceeded"},
+}
