@@ -26,6 +26,7 @@ import (
 	"github.com/neru-dev/neru/cmd/neru/fakevonage"
 	"github.com/neru-dev/neru/cmd/neru/simulate"
 	"github.com/neru-dev/neru/instance"
+	"github.com/neru-dev/neru/internal/httpx"
 	"github.com/neru-dev/neru/internal/testenv"
 	"github.com/neru-dev/neru/platform"
 	"github.com/neru-dev/neru/worker"
@@ -101,13 +102,13 @@ func start(t *testing.T, o options) *env {
 	_, keyspace := testenv.Redis(t)
 	cfg := platform.Config{RedisURL: testenv.RedisURL(t), NATSURL: ns.ClientURL(), Keyspace: keyspace}
 	cfg.Gateway.DevInstanceID = o.InstanceID // neru in DEBUG mode sends no token
-	cfg.Gateway.AllowPrivateNetworks = true  // the app listens on loopback
+	cfg.AppNetworks = httpx.Loopback         // the app listens on loopback
 	cfg.Gateway.CommandAddr = "-"            // served below
 	// Generous: under -race on a shared 2-core machine an app's /onCall (two
 	// SDK calls plus their logs) can take more than the 4 s default.
 	cfg.Gateway.AnswerTimeout = 15 * time.Second
 	cfg.Worker = worker.Config{
-		AllowPrivateNetworks: true, BackoffBase: 50 * time.Millisecond, BackoffMax: 500 * time.Millisecond,
+		BackoffBase: 50 * time.Millisecond, BackoffMax: 500 * time.Millisecond,
 		LeaseTTL: time.Second, DrainTime: 2 * time.Second, MaxAttempts: 4,
 	}
 	e := &env{t: t}

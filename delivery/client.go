@@ -5,8 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -19,15 +19,13 @@ import (
 // obey the same network guard.
 type Client struct{ http *http.Client }
 
-// NewClient returns a Client whose requests give up after timeout. Unless
-// allowPrivate is set, it refuses to dial loopback, private and link-local
-// addresses, checked on the resolved IP at dial time so DNS tricks do not
-// get around it.
-func NewClient(timeout time.Duration, allowPrivate bool) *Client {
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	if !allowPrivate {
-		dialer.Control = httpx.RefusePrivate
-	}
+// NewClient returns a Client whose requests give up after timeout. It dials
+// public addresses and the appNetworks the operator allowed
+// (NERU_APP_NETWORKS) only, checked on the resolved IP at dial time so DNS
+// tricks do not get around it; a refusal is an *httpx.RefusedError naming
+// the setting.
+func NewClient(timeout time.Duration, appNetworks []netip.Prefix) *Client {
+	dialer := httpx.AppGuard(appNetworks).Dialer()
 	tr := &http.Transport{
 		DialContext:         dialer.DialContext,
 		MaxIdleConns:        1024,

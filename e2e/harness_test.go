@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/neru-dev/neru/instance"
+	"github.com/neru-dev/neru/internal/httpx"
 	"github.com/neru-dev/neru/internal/testenv"
 	"github.com/neru-dev/neru/platform"
 	"github.com/neru-dev/neru/sdk"
@@ -112,11 +113,11 @@ func start(t *testing.T, opts ...func(*platform.Config)) *harness {
 	_, keyspace := testenv.Redis(t)
 	cfg := platform.Config{RedisURL: testenv.RedisURL(t), NATSURL: ns.ClientURL(), Keyspace: keyspace}
 	cfg.Gateway.DevInstanceID = "e2e"
-	cfg.Gateway.AllowPrivateNetworks = true
+	cfg.AppNetworks = httpx.Loopback
 	cfg.Gateway.AnswerTimeout = time.Second
 	cfg.Gateway.PublishTimeout = time.Second
 	cfg.Worker = worker.Config{
-		AllowPrivateNetworks: true, BackoffBase: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond,
+		BackoffBase: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond,
 		LeaseTTL: time.Second, DrainTime: 2 * time.Second, MaxAttempts: 5,
 	}
 	for _, o := range opts {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/neru-dev/neru/internal/httpx"
 	"github.com/neru-dev/neru/internal/testenv"
 	"github.com/neru-dev/neru/queue"
 )
@@ -81,7 +82,7 @@ func (h *harness) startQueues(cfg *queue.Config) *queue.Dispatcher {
 	if cfg == nil {
 		d, err = h.p.Queues()
 	} else {
-		cfg.AllowPrivateNetworks = true
+		cfg.AppNetworks = httpx.Loopback
 		d, err = queue.NewDispatcher(*cfg, queue.NewStore(h.p.Redis, h.p.Config.Keyspace, queue.Limits{}), h.p.Instances,
 			slog.New(slog.NewTextHandler(io.Discard, nil)))
 	}

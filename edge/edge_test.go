@@ -17,6 +17,7 @@ import (
 	"github.com/neru-dev/neru/delivery"
 	"github.com/neru-dev/neru/edge"
 	"github.com/neru-dev/neru/instance"
+	"github.com/neru-dev/neru/internal/httpx"
 	"github.com/neru-dev/neru/internal/testenv"
 	"github.com/neru-dev/neru/platform"
 	"github.com/neru-dev/neru/providers/voice"
@@ -51,7 +52,7 @@ func start(t *testing.T) *harness {
 	ns := testenv.NATSServer(t)
 	_, keyspace := testenv.Redis(t)
 	cfg := platform.Config{RedisURL: testenv.RedisURL(t), NATSURL: ns.ClientURL(), Keyspace: keyspace}
-	cfg.Gateway.AllowPrivateNetworks = true // the app listens on loopback
+	cfg.AppNetworks = httpx.Loopback // the app listens on loopback
 	cfg.Gateway.AnswerTimeout = 500 * time.Millisecond
 	cfg.Gateway.CommandAddr = "-"
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

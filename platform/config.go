@@ -3,11 +3,13 @@ package platform
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/neru-dev/neru/internal/httpx"
 	"github.com/neru-dev/neru/worker"
 )
 
@@ -24,6 +26,11 @@ type Config struct {
 	// (gateway, scheduler, DLQ replay) and the worker; every process of a
 	// platform must use the same.
 	Partitions int
+	// AppNetworks is NERU_APP_NETWORKS: the non-public networks (CIDRs)
+	// that deliveries, the answer relay, schedules and queue items may reach
+	// an instance's base URL on. Default none: public addresses only.
+	// vonage-api never uses them.
+	AppNetworks []netip.Prefix
 
 	Gateway GatewayConfig
 	Worker  worker.Config
@@ -62,6 +69,13 @@ func FromEnv() (Config, error) {
 	num("NERU_STREAM_REPLICAS", &c.StreamReplicas)
 	dur("NERU_SESSION_TTL", &c.SessionTTL)
 	num("NERU_PARTITIONS", &c.Partitions)
+	if v, ok := os.LookupEnv("NERU_APP_NETWORKS"); ok {
+		nets, err := httpx.ParseNetworks(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("NERU_APP_NETWORKS: %w", err))
+		}
+		c.AppNetworks = nets
+	}
 
 	str("NERU_GATEWAY_ADDR", &c.Gateway.Addr)
 	str("NERU_COMMAND_ADDR", &c.Gateway.CommandAddr)

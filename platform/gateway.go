@@ -64,7 +64,7 @@ func (p *Platform) Gateway() (*Gateway, error) {
 		Instances: p.Instances,
 		Router:    p.Router,
 		// The answer timeout bounds each call through its context.
-		App: delivery.NewClient(0, cfg.AllowPrivateNetworks),
+		App: delivery.NewClient(0, p.Config.AppNetworks),
 		Bus: p.NATS,
 		Checks: []edge.Check{
 			{Code: "redis_unavailable", Message: "redis does not answer", Ready: func(ctx context.Context) error { return p.Redis.Ping(ctx).Err() }},

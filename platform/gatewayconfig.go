@@ -30,12 +30,9 @@ type GatewayConfig struct {
 	AdminToken string
 	// DevInstanceID is the instance that SDK calls without a JWT act as,
 	// provided it is marked Unauthenticated and the call comes from loopback.
-	DevInstanceID string
-	// AllowPrivateNetworks lets the synchronous answer path reach loopback
-	// and private app addresses (dev). Off in production.
-	AllowPrivateNetworks bool
-	ShutdownTimeout      time.Duration // default 10s
-	LogsKept             int64         // log submissions kept per instance; default 1000
+	DevInstanceID   string
+	ShutdownTimeout time.Duration // default 10s
+	LogsKept        int64         // log submissions kept per instance; default 1000
 
 	// VonageAPIURL, VonageAPIHosts and VonageAPITimeout: see sdkapi.Config.
 	VonageAPIURL     string

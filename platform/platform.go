@@ -149,6 +149,7 @@ func (p *Platform) build() error {
 func (p *Platform) Worker() (*worker.Worker, error) {
 	cfg := p.Config.Worker
 	cfg.Partitions = p.Config.Partitions
+	cfg.AppNetworks = p.Config.AppNetworks
 	return worker.New(cfg, p.JS, p.Redis, p.Config.Keyspace, p.Instances, p.logger("worker"),
 		worker.WithSessions(p.Sessions))
 }

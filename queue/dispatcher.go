@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,9 +36,9 @@ type Config struct {
 	RetryBackoff time.Duration // first retry delay, doubled each time; default 1s
 	IdlePoll     time.Duration // how often an empty or paused queue is looked at; default 250ms
 	DrainTime    time.Duration // shutdown grace for deliveries in flight; default 10s
-	// AllowPrivateNetworks lets deliveries reach loopback and private
-	// addresses. Off in production (SSRF guard); `neru dev` turns it on.
-	AllowPrivateNetworks bool
+	// AppNetworks are the non-public networks items may be delivered to
+	// (the worker's, NERU_APP_NETWORKS).
+	AppNetworks []netip.Prefix
 }
 
 func (c *Config) setDefaults() {
@@ -107,7 +108,7 @@ func NewDispatcher(cfg Config, store *Store, instances Instances, log *slog.Logg
 	}
 	d := &Dispatcher{
 		cfg: cfg, store: store, instances: instances, log: log.With("dispatcher", cfg.ID),
-		client: delivery.NewClient(cfg.Timeout, cfg.AllowPrivateNetworks),
+		client: delivery.NewClient(cfg.Timeout, cfg.AppNetworks),
 		loops:  map[Ref]*loop{},
 	}
 	d.members = lease.NewMembers(store.rdb, store.membersKey(), cfg.ID, cfg.LeaseTTL)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/neru-dev/neru/instance"
+	"github.com/neru-dev/neru/internal/httpx"
 	"github.com/neru-dev/neru/internal/testenv"
 )
 
@@ -70,7 +71,7 @@ func (a *app) hits() []hit {
 
 func newDispatcher(t *testing.T, st *Store, a *app, cfg Config) *Dispatcher {
 	t.Helper()
-	cfg.AllowPrivateNetworks = true
+	cfg.AppNetworks = httpx.Loopback
 	if cfg.Tick == 0 {
 		cfg.Tick, cfg.LeaseTTL = 50*time.Millisecond, 500*time.Millisecond
 	}

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"errors"
+	"net/netip"
 	"time"
 )
 
@@ -21,9 +22,10 @@ type Config struct {
 	// SweepInterval is how often the worker sweeps expired sessions (with
 	// WithSessions); every worker ticks, one sweeps each shard. Default 1s.
 	SweepInterval time.Duration
-	// AllowPrivateNetworks lets deliveries reach loopback and private
-	// addresses. Off in production (SSRF guard); `neru dev` turns it on.
-	AllowPrivateNetworks bool
+	// AppNetworks are the non-public networks deliveries may reach apps on
+	// (NERU_APP_NETWORKS); everything else non-public is refused at dial
+	// time (SSRF guard). `neru dev` allows loopback.
+	AppNetworks []netip.Prefix
 }
 
 func (c *Config) setDefaults() {

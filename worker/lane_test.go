@@ -19,6 +19,7 @@ import (
 
 	"github.com/neru-dev/neru/delivery"
 	"github.com/neru-dev/neru/instance"
+	"github.com/neru-dev/neru/internal/httpx"
 	"github.com/neru-dev/neru/internal/testenv"
 )
 
@@ -81,7 +82,7 @@ func TestDeadHeadWaitsForTheDLQ(t *testing.T) {
 		}
 		return js.PublishMsg(ctx, msg, opts...)
 	}
-	w, err := New(Config{ID: "w1", Partitions: 4, LeaseTTL: time.Second, DrainTime: time.Second, AllowPrivateNetworks: true,
+	w, err := New(Config{ID: "w1", Partitions: 4, LeaseTTL: time.Second, DrainTime: time.Second, AppNetworks: httpx.Loopback,
 		BackoffBase: 5 * time.Millisecond, BackoffMax: 20 * time.Millisecond}, fjs, rdb, ks, instances,
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -222,7 +223,7 @@ func TestLostAckIsRetriedBeforeTheNextEvent(t *testing.T) {
 	}
 	ajs := &ackDropJS{JetStream: js, dropID: "e0"}
 	ajs.drops.Store(2)
-	w, err := New(Config{ID: "w1", Partitions: 2, LeaseTTL: time.Second, DrainTime: time.Second, AllowPrivateNetworks: true},
+	w, err := New(Config{ID: "w1", Partitions: 2, LeaseTTL: time.Second, DrainTime: time.Second, AppNetworks: httpx.Loopback},
 		ajs, rdb, ks, instances, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/neru-dev/neru/delivery"
 	"github.com/neru-dev/neru/instance"
+	"github.com/neru-dev/neru/internal/httpx"
 )
 
 // PermanentError is a failure that retrying cannot fix; the delivery goes
@@ -38,6 +39,12 @@ func (w *Worker) sendOnce(ctx context.Context, d *delivery.Delivery, attempt int
 	if errors.As(err, &se) && se.Permanent() {
 		// The app refused this event; sending it again will not change that.
 		return &PermanentError{Reason: se.Error()}
+	}
+	var refused *httpx.RefusedError
+	if errors.As(err, &refused) {
+		// The egress rule refuses the app's address: no retry can pass it
+		// until the operator lists the network. The reason names the setting.
+		return &PermanentError{Reason: err.Error()}
 	}
 	return err
 }

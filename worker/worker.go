@@ -95,7 +95,7 @@ func New(cfg Config, js JetStream, rdb redis.UniversalClient, keyspace string, i
 	}
 	w := &Worker{
 		cfg: cfg, js: js, rdb: rdb, ks: keyspace, log: log.With("worker", cfg.ID),
-		client: delivery.NewClient(cfg.Timeout, cfg.AllowPrivateNetworks), instances: instances,
+		client: delivery.NewClient(cfg.Timeout, cfg.AppNetworks), instances: instances,
 		slots: make(chan struct{}, cfg.Concurrency), outcomes: make(chan session.Outcome, outcomeBuffer),
 	}
 	for _, o := range opts {

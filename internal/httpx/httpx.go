@@ -1,5 +1,8 @@
 // Package httpx is the HTTP plumbing shared by every server here: one JSON
-// error shape, one echo error handler, and a body reader with a hard size cap.
+// error shape, one echo error handler, a body reader with a hard size cap,
+// and the dial guard of every outbound client (DialGuard: public addresses
+// from a maintained special-purpose list, plus the operator's
+// NERU_APP_NETWORKS for requests to apps).
 package httpx
 
 import (

@@ -15,6 +15,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ import (
 	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/internal/devenv"
 	"github.com/neru-dev/neru/internal/logging"
+	"github.com/neru-dev/neru/internal/httpx"
 	"github.com/neru-dev/neru/platform"
 )
 
@@ -137,8 +139,9 @@ func Dev(ctx context.Context, o DevOptions, out io.Writer) error {
 	cfg.RedisURL, cfg.NATSURL = o.RedisURL, o.NATSURL
 	cfg.Gateway.Addr, cfg.Gateway.CommandAddr = o.Addr, o.CommandAddr
 	cfg.Gateway.DevInstanceID = o.InstanceID
-	cfg.Gateway.AllowPrivateNetworks = true // the app runs on this machine
-	cfg.Worker.AllowPrivateNetworks = true
+	// The app runs on this machine: loopback, plus whatever
+	// NERU_APP_NETWORKS lists.
+	cfg.AppNetworks = append(slices.Clone(httpx.Loopback), cfg.AppNetworks...)
 	if denv != nil && !denv.Persistent && cfg.Gateway.Assets.Dir == "" {
 		cfg.Gateway.Assets.Dir = filepath.Join(denv.StateDir, "assets") // state, so ephemeral too
 	}
