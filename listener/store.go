@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/neru-dev/neru/internal/redisx"
 	"github.com/neru-dev/neru/internal/ttlcache"
 )
 
@@ -34,9 +35,14 @@ type Store struct {
 	// sessionGuess remembers, per index key, the sessions of the listeners
 	// LiveCandidates last found there: what its first round trip probes.
 	sessionGuess *ttlcache.Cache[string, []string]
+	// lookups sends the index round trips of concurrent matches together.
+	lookups *redisx.Coalescer
 }
 
 const (
+	// lookupRunners is how many index round trips may be in flight at once;
+	// more concurrent matches wait for one and go out together.
+	lookupRunners  = 2
 	recordTTL      = 5 * time.Second
 	recordCacheCap = 100_000
 )
@@ -52,7 +58,8 @@ func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 // NewStore returns a Store whose keys start with keyspace.
 func NewStore(rdb redis.UniversalClient, keyspace string, opts ...Option) *Store {
 	s := &Store{rdb: rdb, ks: keyspace, log: slog.Default(), cache: ttlcache.New[string, *Listener](recordCacheCap, recordTTL),
-		sessionGuess: ttlcache.New[string, []string](recordCacheCap, time.Minute)}
+		sessionGuess: ttlcache.New[string, []string](recordCacheCap, time.Minute),
+		lookups:      redisx.NewCoalescer(rdb, lookupRunners)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -288,7 +295,8 @@ func (s *Store) candidates(ctx context.Context, instanceID string, keys []string
 		probe = &sessionProbe{ctx: ctx, instance: instanceID, key: sessionKey, cmds: map[string]*redis.IntCmd{}}
 	}
 	sets := make([]*redis.StringSliceCmd, len(keys))
-	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	// Through the coalescer: concurrent webhooks share this round trip.
+	if err := s.lookups.Pipelined(ctx, func(p redis.Pipeliner) {
 		for i, k := range keys {
 			ix := s.indexKey(instanceID, k)
 			sets[i] = p.SMembers(ctx, ix)
@@ -298,7 +306,6 @@ func (s *Store) candidates(ctx context.Context, instanceID string, keys []string
 				}
 			}
 		}
-		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("listener: match: %w", err)
 	}

@@ -1,0 +1,95 @@
+package redisx
+
+import (
+	"context"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Coalescer sends the pipelines of concurrent callers together: a caller's
+// commands leave in one round trip with whatever other callers queued while
+// the previous round trip was on the wire, so a busy gateway pays one write
+// and one read (on its side and on Redis's) for many webhooks instead of one
+// each. A lone caller's pipeline leaves at once: it waits for nothing but a
+// goroutine hand-off.
+//
+// Commands of different callers share a round trip but not a transaction:
+// each caller sees its own commands' results and errors, exactly as with
+// redis.Pipelined. Safe for concurrent use; it holds no goroutine while idle.
+type Coalescer struct {
+	rdb     redis.UniversalClient
+	runners int // round trips in flight at most
+
+	mu      sync.Mutex
+	queue   []*call
+	running int
+}
+
+type call struct {
+	fn   func(redis.Pipeliner)
+	err  error
+	done chan struct{}
+}
+
+// NewCoalescer returns a Coalescer with at most runners round trips in
+// flight at once (at least 1).
+func NewCoalescer(rdb redis.UniversalClient, runners int) *Coalescer {
+	return &Coalescer{rdb: rdb, runners: max(runners, 1)}
+}
+
+// Pipelined queues fn's commands and returns once they were executed, with
+// the first error among them (redis.Nil included, as redis.Pipelined does).
+// If ctx ends first it returns ctx's error; the commands may still run, so
+// the caller must not read them then.
+func (c *Coalescer) Pipelined(ctx context.Context, fn func(redis.Pipeliner)) error {
+	cl := &call{fn: fn, done: make(chan struct{})}
+	c.mu.Lock()
+	c.queue = append(c.queue, cl)
+	if c.running < c.runners {
+		c.running++
+		go c.run()
+	}
+	c.mu.Unlock()
+	select {
+	case <-cl.done:
+		return cl.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// run sends what is queued, one round trip at a time, until nothing is.
+func (c *Coalescer) run() {
+	for {
+		c.mu.Lock()
+		batch := c.queue
+		c.queue = nil
+		if len(batch) == 0 {
+			c.running--
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		p := c.rdb.Pipeline()
+		ends := make([]int, len(batch))
+		for i, cl := range batch {
+			cl.fn(p)
+			ends[i] = p.Len()
+		}
+		// The client's read and write timeouts bound the round trip; no
+		// caller's context may cut the others' commands short.
+		cmds, _ := p.Exec(context.Background())
+		start := 0
+		for i, cl := range batch {
+			for _, cmd := range cmds[start:min(ends[i], len(cmds))] {
+				if err := cmd.Err(); err != nil {
+					cl.err = err
+					break
+				}
+			}
+			start = ends[i]
+			close(cl.done)
+		}
+	}
+}
