@@ -3,12 +3,15 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/neru-dev/neru/internal/httpx"
 	"github.com/neru-dev/neru/listener"
@@ -50,14 +53,52 @@ func (e *StatusError) Permanent() bool {
 	return e.Code >= 400 && e.Code < 500
 }
 
+// ErrUnsendable wraps a request that can never be sent, however often it is
+// tried: a URL that does not parse, a header value HTTP cannot carry.
+var ErrUnsendable = errors.New("request cannot be sent")
+
+// Permanent reports whether an error from Post is one that retrying cannot
+// fix: the app refused the event (see StatusError.Permanent), or the
+// request can never be sent.
+func Permanent(err error) bool {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Permanent()
+	}
+	return errors.Is(err, ErrUnsendable)
+}
+
+// NotAnswering reports whether an error from Post means the app did not
+// answer at all — no connection, a timeout, or a proxy in front of it saying
+// it is gone (502, 503, 504) — as opposed to the app answering with an
+// error. Only these open an instance's circuit: an app that answers 500 to
+// one route is up.
+func NotAnswering(err error) bool {
+	if err == nil || errors.Is(err, ErrUnsendable) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var se *StatusError
+	if errors.As(err, &se) {
+		switch se.Code {
+		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return true
+		}
+		return false
+	}
+	return true // transport: refused, reset, timed out, DNS
+}
+
 // Post sends d to baseURL/<d.Path> once and returns the app's body (at most
 // maxBody bytes) on a 2xx, or a *StatusError.
 func (c *Client) Post(ctx context.Context, baseURL string, d *Delivery, attempt int, maxBody int64) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, listener.JoinPath(baseURL, d.Path), bytes.NewReader(d.Body))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", ErrUnsendable, err)
 	}
 	for k, v := range d.Headers {
+		if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
+			return nil, fmt.Errorf("%w: header %q has an invalid name or value", ErrUnsendable, k)
+		}
 		req.Header.Set(k, v)
 	}
 	req.Header.Set("Content-Type", "application/json")

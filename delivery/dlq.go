@@ -153,6 +153,23 @@ func (q *DLQ) replay(ctx context.Context, st jetstream.Stream, d *Dead) error {
 	return nil
 }
 
+// Discard removes one dead delivery from the DLQ for good and returns it,
+// so the caller can release what it held (package worker's Status).
+func (q *DLQ) Discard(ctx context.Context, instanceID string, seq uint64) (*Dead, error) {
+	st, err := q.js.Stream(ctx, DLQStream)
+	if err != nil {
+		return nil, fmt.Errorf("delivery: dlq: %w", err)
+	}
+	d, err := q.get(ctx, st, instanceID, seq)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, fmt.Errorf("delivery: discard %d: %w", seq, err)
+	}
+	return d, nil
+}
+
 // ReplayAll replays every dead delivery of an instance, or of one of its
 // sessions, in the order they died, and returns how many it replayed.
 func (q *DLQ) ReplayAll(ctx context.Context, instanceID, session string) (int, error) {

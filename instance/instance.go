@@ -50,9 +50,23 @@ type Instance struct {
 	SessionIdle Duration `json:"sessionIdle,omitzero"`
 	// MaxSessions caps the instance's live sessions; past it, new sessions
 	// are refused with 429 (existing ones keep working). Zero: no cap.
-	MaxSessions int       `json:"maxSessions,omitempty"`
-	CreatedAt   time.Time `json:"createdAt"`
+	MaxSessions int `json:"maxSessions,omitempty"`
+	// OnDead says what a dead delivery (sent to the DLQ) does to its
+	// session's later deliveries: OnDeadSkip ("" too) lets them flow on;
+	// OnDeadHold keeps them waiting behind it, in order, until it is
+	// replayed (it then goes first) or discarded. See package worker.
+	OnDead    string    `json:"onDead,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
 }
+
+// What a dead delivery does to its session (Instance.OnDead).
+const (
+	OnDeadSkip = "skip"
+	OnDeadHold = "hold"
+)
+
+// Holds reports whether the instance holds a session behind a dead delivery.
+func (in *Instance) Holds() bool { return in.OnDead == OnDeadHold }
 
 // MinSessionIdle is the shortest sliding session lifetime an instance may set.
 const MinSessionIdle = time.Second
@@ -83,15 +97,18 @@ func (in *Instance) Validate() error {
 			return fmt.Errorf("%w: publicKey: %v", ErrInvalid, err)
 		}
 	}
-	return in.validateSessions()
+	return in.validateSettings()
 }
 
-func (in *Instance) validateSessions() error {
+func (in *Instance) validateSettings() error {
 	if in.SessionIdle != 0 && time.Duration(in.SessionIdle) < MinSessionIdle {
 		return fmt.Errorf("%w: sessionIdle must be 0 (fixed expiry) or at least %s", ErrInvalid, MinSessionIdle)
 	}
 	if in.MaxSessions < 0 {
 		return fmt.Errorf("%w: maxSessions must be 0 (no cap) or positive", ErrInvalid)
+	}
+	if in.OnDead != "" && in.OnDead != OnDeadSkip && in.OnDead != OnDeadHold {
+		return fmt.Errorf("%w: onDead must be %q or %q", ErrInvalid, OnDeadSkip, OnDeadHold)
 	}
 	return nil
 }
@@ -280,6 +297,7 @@ func (s *Store) List(ctx context.Context) ([]*Instance, error) {
 type Settings struct {
 	SessionIdle *Duration `json:"sessionIdle,omitempty"`
 	MaxSessions *int      `json:"maxSessions,omitempty"`
+	OnDead      *string   `json:"onDead,omitempty"`
 }
 
 // Update applies settings to an instance and returns the result. Other
@@ -296,7 +314,10 @@ func (s *Store) Update(ctx context.Context, id string, set Settings) (*Instance,
 	if set.MaxSessions != nil {
 		in.MaxSessions = *set.MaxSessions
 	}
-	if err := in.validateSessions(); err != nil {
+	if set.OnDead != nil {
+		in.OnDead = *set.OnDead
+	}
+	if err := in.validateSettings(); err != nil {
 		return nil, err
 	}
 	rec, err := json.Marshal(&in)

@@ -26,10 +26,37 @@
 // lease is released) only once every lane has returned, including a lane an
 // enqueue racing the stop had just started.
 //
-// A delivery that runs out of attempts (MaxAttempts, MaxAge, or a 4xx that
-// retrying cannot fix) is published to NERU_DLQ and acked. If the DLQ does not
-// store it, it stays the head of its lane and the DLQ publish is retried with
-// backoff: the session waits rather than let its later events overtake it.
+// Retries. A failed delivery is retried in place with exponential backoff
+// and equal jitter (BackoffBase doubling up to BackoffMax, 3 min) until it is
+// MaxAge (24 h) old: the last delay is cut so the last attempt is made at
+// MaxAge. MaxAttempts optionally caps attempts too (off by default). A 4xx
+// other than 408/409/425/429, a request that can never be sent (an invalid
+// header value) or a refused address goes to the DLQ at once. The attempt
+// count (x-neru-attempt) survives restarts and takeovers: failed counts are
+// kept per stream sequence in Redis, since the recreated consumer restarts
+// JetStream's delivery count.
+//
+// Circuits. An app that stops answering (refused, timed out, 502/503/504)
+// is one state of its instance: after CircuitThreshold such attempts in a
+// row the instance's circuit opens, its lanes stop retrying on their own
+// and wait on the circuit, and one attempt at a time goes through as a
+// probe, at most CircuitProbe (1 s) apart. The first answer closes it and
+// releases every waiting lane at once, each with its own head, so sessions
+// resume oldest first about a second after the app returns, and a lane in
+// the middle of its own backoff does not wait it out. Worker.Circuits
+// returns the states (for metrics and the console); every worker publishes
+// its open circuits to Redis for the admin API (Status.Circuits).
+//
+// A delivery that dies (see above) is published to NERU_DLQ and acked. If
+// the DLQ does not store it, it stays the head of its lane and the DLQ
+// publish is retried with backoff: the session waits rather than let its
+// later events overtake it. With the instance's onDead "hold", the session
+// is then held: its later deliveries wait (unacked, in order; they count
+// against the partition's MaxPending) until the dead one is replayed — the
+// replay goes first, then the rest — or an operator discards it
+// (Status.Release; the lane notices within a second). The hold is stored
+// before the dead delivery is acked, and every partition loads its holds
+// when it starts, so holds survive restarts and takeovers.
 //
 // Sessions (WithSessions). Every attempt's outcome (delivered, failed, dead)
 // goes through a buffered channel to one recorder goroutine, which writes
@@ -46,6 +73,9 @@
 //
 //	w:members         sorted set of live worker ids, scored by heartbeat deadline
 //	w:lease:{<n>}     owner worker id of partition n, with a TTL
+//	w:held:{<n>}      hash "<instance>/<session>" → Hold JSON: held sessions of partition n
+//	w:tries:{<n>}     hash stream sequence → failed attempts so far, of partition n
+//	w:circuit:{<i>}   hash worker id → CircuitState JSON of instance i's open circuits (10 s TTL)
 //
 // NATS: durable pull consumers "part-<n>" on NERU_EVENTS (filter
 // neru.ev.*.<n>); dead deliveries are published to NERU_DLQ.

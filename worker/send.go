@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/neru-dev/neru/delivery"
 	"github.com/neru-dev/neru/instance"
@@ -14,6 +15,10 @@ import (
 type PermanentError struct{ Reason string }
 
 func (e *PermanentError) Error() string { return e.Reason }
+
+// errLookup wraps a failure to resolve the instance (Redis): the request
+// never reached the app, so it says nothing about the app's health.
+var errLookup = errors.New("instance lookup failed")
 
 // Instances resolves an instance id to its record (base URL).
 type Instances interface {
@@ -32,13 +37,13 @@ func (w *Worker) sendOnce(ctx context.Context, d *delivery.Delivery, attempt int
 		return &PermanentError{Reason: "instance " + d.InstanceID + " no longer exists"}
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %v", errLookup, err)
 	}
 	_, err = w.client.Post(ctx, in.BaseURL, d, attempt, 0)
-	var se *delivery.StatusError
-	if errors.As(err, &se) && se.Permanent() {
-		// The app refused this event; sending it again will not change that.
-		return &PermanentError{Reason: se.Error()}
+	if delivery.Permanent(err) {
+		// The app refused this event, or it cannot be sent at all; sending
+		// it again will not change that.
+		return &PermanentError{Reason: err.Error()}
 	}
 	var refused *httpx.RefusedError
 	if errors.As(err, &refused) {

@@ -35,6 +35,7 @@ type Worker struct {
 	slots     chan struct{} // bounds app requests in flight (Config.Concurrency)
 	log       *slog.Logger
 	metrics   Metrics
+	circuits  circuits
 
 	sessions Sessions             // nil: no outcomes recorded, no sweeps
 	outcomes chan session.Outcome // to the recorder; full means dropped
@@ -97,6 +98,7 @@ func New(cfg Config, js JetStream, rdb redis.UniversalClient, keyspace string, i
 		cfg: cfg, js: js, rdb: rdb, ks: keyspace, log: log.With("worker", cfg.ID),
 		client: delivery.NewClient(cfg.Timeout, cfg.AppNetworks), instances: instances,
 		slots: make(chan struct{}, cfg.Concurrency), outcomes: make(chan session.Outcome, outcomeBuffer),
+		circuits: circuits{threshold: cfg.CircuitThreshold, probeMax: cfg.CircuitProbe, m: map[string]*circuit{}},
 	}
 	for _, o := range opts {
 		o(w)
@@ -123,6 +125,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		bg.Go(func() { w.recordLoop(rctx) })
 		bg.Go(func() { w.sweepLoop(ctx) })
 	}
+	bg.Go(func() { w.publishCircuits(ctx, 2*time.Second) })
 	// Deferred first, so it runs last: after releaseAll has drained the lanes.
 	defer func() { stopRecorder(); bg.Wait() }()
 	o := newOwnership(w)
