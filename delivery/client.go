@@ -58,14 +58,16 @@ func (e *StatusError) Permanent() bool {
 var ErrUnsendable = errors.New("request cannot be sent")
 
 // Permanent reports whether an error from Post is one that retrying cannot
-// fix: the app refused the event (see StatusError.Permanent), or the
-// request can never be sent.
+// fix: the app refused the event (see StatusError.Permanent), the request
+// can never be sent, or the egress rule refuses the app's address (until
+// the operator changes NERU_APP_NETWORKS).
 func Permanent(err error) bool {
 	var se *StatusError
 	if errors.As(err, &se) {
 		return se.Permanent()
 	}
-	return errors.Is(err, ErrUnsendable)
+	var refused *httpx.RefusedError
+	return errors.Is(err, ErrUnsendable) || errors.As(err, &refused)
 }
 
 // NotAnswering reports whether an error from Post means the app did not

@@ -19,6 +19,7 @@ import (
 
 	"github.com/neru-dev/neru/delivery"
 	"github.com/neru-dev/neru/instance"
+	"github.com/neru-dev/neru/internal/httpx"
 	"github.com/neru-dev/neru/internal/testenv"
 )
 
@@ -101,7 +102,7 @@ func TestUnsendableRequestIsPermanent(t *testing.T) {
 	defer srv.Close()
 	d := &delivery.Delivery{ID: "d", InstanceID: "i", SessionID: "s", Path: "/on", Body: []byte(`{}`),
 		Headers: map[string]string{"X-Bad": "a\r\nb"}}
-	_, err := delivery.NewClient(time.Second, true).Post(context.Background(), srv.URL, d, 1, 0)
+	_, err := delivery.NewClient(time.Second, httpx.Loopback).Post(context.Background(), srv.URL, d, 1, 0)
 	if !delivery.Permanent(err) {
 		t.Fatalf("invalid header value: %v, want a permanent error", err)
 	}
@@ -200,7 +201,7 @@ func (r *rig) publish(t *testing.T, instanceID, sessionID, id string) {
 // run starts a worker and returns a function stopping it.
 func (r *rig) run(t *testing.T, cfg Config) (*Worker, func()) {
 	t.Helper()
-	cfg.Partitions, cfg.AllowPrivateNetworks = rigPartitions, true
+	cfg.Partitions, cfg.AppNetworks = rigPartitions, httpx.Loopback
 	if cfg.ID == "" {
 		cfg.ID = "w1"
 	}

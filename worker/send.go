@@ -7,7 +7,6 @@ import (
 
 	"github.com/neru-dev/neru/delivery"
 	"github.com/neru-dev/neru/instance"
-	"github.com/neru-dev/neru/internal/httpx"
 )
 
 // PermanentError is a failure that retrying cannot fix; the delivery goes
@@ -41,14 +40,9 @@ func (w *Worker) sendOnce(ctx context.Context, d *delivery.Delivery, attempt int
 	}
 	_, err = w.client.Post(ctx, in.BaseURL, d, attempt, 0)
 	if delivery.Permanent(err) {
-		// The app refused this event, or it cannot be sent at all; sending
-		// it again will not change that.
-		return &PermanentError{Reason: err.Error()}
-	}
-	var refused *httpx.RefusedError
-	if errors.As(err, &refused) {
-		// The egress rule refuses the app's address: no retry can pass it
-		// until the operator lists the network. The reason names the setting.
+		// The app refused this event, it cannot be sent at all, or the
+		// egress rule refuses the app's address (the reason names the
+		// setting); sending it again will not change that.
 		return &PermanentError{Reason: err.Error()}
 	}
 	return err
