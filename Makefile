@@ -2,13 +2,16 @@
 PKG ?= ./...
 T ?=
 
-.PHONY: dev test test-short lint bench build
+.PHONY: dev test test-short test-cluster lint bench build
 
 dev: ## run the whole platform in one process
 	go run ./cmd/neru dev
 
 test: ## all tests, with the race detector, against real Redis and embedded NATS
 	go test -race -count=1 -timeout 20m $(if $(T),-run '$(T)') $(PKG)
+
+test-cluster: ## the cluster test alone: 3 NATS nodes (R3), a Redis Cluster, 2 gateways, 2 workers, node kills (also in make test)
+	go test -race -count=1 -timeout 10m -v ./cluster/
 
 test-short:
 	go test -count=1 $(if $(T),-run '$(T)') $(PKG)

@@ -67,13 +67,8 @@ func (p *Platform) Gateway() (*Gateway, error) {
 		App: delivery.NewClient(0, p.Config.AppNetworks),
 		Bus: p.NATS,
 		Checks: []edge.Check{
-			{Code: "redis_unavailable", Message: "redis does not answer", Ready: func(ctx context.Context) error { return p.Redis.Ping(ctx).Err() }},
-			{Code: "nats_unavailable", Message: "not connected to NATS", Ready: func(context.Context) error {
-				if !p.NATS.IsConnected() {
-					return errors.New("not connected")
-				}
-				return nil
-			}},
+			{Code: "redis_unavailable", Message: "redis does not answer", Ready: redisReady(p.Redis)},
+			{Code: "nats_unavailable", Message: "not connected to NATS", Ready: natsReady(p.NATS)},
 		},
 		Providers: eventProviders,
 		Links:     p.Links,

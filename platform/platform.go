@@ -26,7 +26,7 @@ import (
 	"github.com/neru-dev/neru/assets"
 	"github.com/neru-dev/neru/delivery"
 	"github.com/neru-dev/neru/instance"
-	"github.com/neru-dev/neru/internal/redisx"
+	"github.com/neru-dev/neru/internal/readiness"
 	"github.com/neru-dev/neru/listener"
 	"github.com/neru-dev/neru/queue"
 	"github.com/neru-dev/neru/router"
@@ -64,45 +64,39 @@ type Platform struct {
 	// VonageKeys signs vonage-api's upstream calls; nil when
 	// Config.Gateway.VonageKeysDir is empty (vonage-api answers 503).
 	VonageKeys sdkapi.VonageKeys
-	Log        *slog.Logger
+	// Ready says whether the process can serve, and what it waits for
+	// (/readyz).
+	Ready *readiness.Reporter
+	Log   *slog.Logger
 
 	closed chan struct{} // closed when the NATS connection is
 }
 
-// Open connects to Redis and NATS, makes sure the streams exist and builds
-// the stores.
+// Open connects to Redis and NATS, waiting for them and for the streams
+// (see connect), and builds the stores.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Platform, error) {
+	return OpenReporting(ctx, cfg, log, readiness.New())
+}
+
+// OpenReporting is Open reporting to ready what it waits for, so that an
+// operations listener started before it can answer /readyz meanwhile.
+// Platform.Ready is ready afterwards, with live checks of Redis and NATS.
+func OpenReporting(ctx context.Context, cfg Config, log *slog.Logger, ready *readiness.Reporter) (*Platform, error) {
 	cfg.setDefaults()
-	rdb, err := redisx.Open(cfg.RedisURL)
-	if err != nil {
-		return nil, err
-	}
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		_ = rdb.Close()
-		return nil, fmt.Errorf("platform: redis does not answer: %w", err)
-	}
 	closed := make(chan struct{})
-	nc, err := nats.Connect(cfg.NATSURL, nats.Name("neru"), nats.MaxReconnects(-1),
+	rdb, nc, js, err := connect(ctx, cfg, log, ready,
 		nats.DrainTimeout(cfg.Gateway.ShutdownTimeout),
 		nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
 	if err != nil {
-		_ = rdb.Close()
-		return nil, fmt.Errorf("platform: connect to NATS: %w", err)
+		return nil, err
 	}
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
-	if err == nil {
-		err = delivery.EnsureStreams(ctx, js, delivery.StreamConfig{Replicas: cfg.StreamReplicas})
-	}
-	var events *delivery.Publisher
-	if err == nil {
-		events, err = delivery.NewPublisher(js, cfg.Partitions)
-	}
+	events, err := delivery.NewPublisher(js, cfg.Partitions)
 	if err != nil {
 		nc.Close()
 		_ = rdb.Close()
-		return nil, fmt.Errorf("platform: jetstream: %w", err)
+		return nil, fmt.Errorf("platform: %w", err)
 	}
-	p := &Platform{Config: cfg, Redis: rdb, NATS: nc, JS: js, Events: events, Log: log, closed: closed}
+	p := &Platform{Config: cfg, Redis: rdb, NATS: nc, JS: js, Events: events, Ready: ready, Log: log, closed: closed}
 	if err := p.build(); err != nil {
 		p.Close()
 		return nil, err

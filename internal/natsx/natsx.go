@@ -21,7 +21,8 @@ import (
 // server that is not up yet is retried in the background, as is one that
 // goes away later, so a process can start before NATS does. WaitConnected
 // tells when it is up.
-func Connect(urls, name string) (*nats.Conn, error) {
+// opts add to (or override) these, e.g. a drain timeout.
+func Connect(urls, name string, opts ...nats.Option) (*nats.Conn, error) {
 	var list []string
 	for _, u := range strings.Split(urls, ",") {
 		if u = strings.TrimSpace(u); u != "" {
@@ -31,11 +32,11 @@ func Connect(urls, name string) (*nats.Conn, error) {
 	if len(list) == 0 {
 		return nil, fmt.Errorf("natsx: no NATS server URL")
 	}
-	nc, err := nats.Connect(strings.Join(list, ","), nats.Name(name),
+	nc, err := nats.Connect(strings.Join(list, ","), append([]nats.Option{nats.Name(name),
 		nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1),
 		// 250 ms, not the default 2 s: after a node dies, the client moves
 		// to another within a fraction of a webhook's retry interval.
-		nats.ReconnectWait(250*time.Millisecond), nats.ReconnectJitter(100*time.Millisecond, time.Second))
+		nats.ReconnectWait(250 * time.Millisecond), nats.ReconnectJitter(100*time.Millisecond, time.Second)}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("natsx: connect to %s: %w", strings.Join(list, ","), err)
 	}

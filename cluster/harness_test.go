@@ -1,0 +1,246 @@
+package cluster_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/neru-dev/neru/internal/proctest"
+	"github.com/neru-dev/neru/sdk"
+)
+
+const (
+	adminToken = "cluster-test-admin-token"
+	appID      = "cluster-app"
+	instanceID = "shop"
+	ourNumber  = "447700900000"
+)
+
+// servers are the clustered NATS and Redis a platform runs on.
+type servers struct {
+	nats  []*proctest.NATSNode
+	redis *proctest.RedisCluster
+}
+
+// env is the environment of every gateway and worker: the servers, R3
+// streams, the app on loopback, retries quick enough for a test.
+func (s servers) env(extra ...string) []string {
+	return append([]string{
+		"NERU_REDIS_URL=" + s.redis.URL,
+		"NERU_NATS_URL=" + proctest.URLs(s.nats),
+		"NERU_STREAM_REPLICAS=" + strconv.Itoa(len(s.nats)),
+		"NERU_PARTITIONS=16",
+		"NERU_ADMIN_TOKEN=" + adminToken,
+		"NERU_APP_NETWORKS=127.0.0.0/8",
+		"NERU_BACKOFF_BASE=50ms",
+		"NERU_BACKOFF_MAX=1s",
+		"NERU_LOG_LEVEL=info",
+	}, extra...)
+}
+
+// gateway is one cmd/gateway process.
+type gateway struct {
+	*proctest.Proc
+	URL, CommandURL string
+}
+
+func startGateway(t *testing.T, name string, env []string) *gateway {
+	t.Helper()
+	addr, cmd := proctest.Addr(proctest.FreePort(t)), proctest.Addr(proctest.FreePort(t))
+	g := &gateway{URL: "http://" + addr, CommandURL: "http://" + cmd}
+	g.Proc = proctest.Start(t, name, proctest.Binary(t, "github.com/neru-dev/neru/cmd/gateway"),
+		append(env, "NERU_GATEWAY_ADDR="+addr, "NERU_COMMAND_ADDR="+cmd))
+	return g
+}
+
+func startWorker(t *testing.T, name string, env []string) *proctest.Proc {
+	t.Helper()
+	return proctest.Start(t, name, proctest.Binary(t, "github.com/neru-dev/neru/cmd/worker"),
+		append(env, "NERU_WORKER_ID="+name))
+}
+
+// waitLog polls a process's output until it contains s (a worker has no
+// HTTP listener to probe yet).
+func waitLog(t *testing.T, p *proctest.Proc, s string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(p.Logs(), s) {
+		if exited, err := p.Exited(); exited {
+			t.Fatalf("%s exited (%v) before logging %q:\n%s", p.Name, err, s, p.Logs())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not log %q within %s:\n%s", p.Name, s, timeout, p.Logs())
+		}
+		time.Sleep(20 * time.Millisecond) // polling a process that is starting
+	}
+}
+
+// app is the instance's app on loopback: it answers every delivery 200 and
+// checks each session's order. A session's webhooks carry the text "<seq>",
+// posted in seq order, each only after the previous one was acknowledged,
+// so the platform must deliver them in that order.
+type app struct {
+	srv *httptest.Server
+
+	mu         sync.Mutex
+	next       map[string]int  // session → the next seq it must see
+	seen       map[string]bool // "session/seq" delivered at least once
+	duplicates int
+	violations []string
+	delivered  atomic.Int64 // distinct (session, seq) delivered
+}
+
+func newApp(t *testing.T) *app {
+	a := &app{next: map[string]int{}, seen: map[string]bool{}}
+	a.srv = httptest.NewServer(http.HandlerFunc(a.serve))
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+func (a *app) serve(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Text string `json:"text"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		http.Error(w, "bad body", http.StatusBadRequest)
+		return
+	}
+	session := r.Header.Get(sdk.SessionHeader)
+	seq, err := strconv.Atoi(body.Text)
+	if err != nil || session == "" {
+		http.Error(w, "no seq or session", http.StatusBadRequest)
+		return
+	}
+	a.mu.Lock()
+	key := session + "/" + body.Text
+	switch {
+	case a.seen[key]:
+		a.duplicates++
+	case seq != a.next[session]:
+		a.violations = append(a.violations, fmt.Sprintf("session %s: got %d, expected %d", session, seq, a.next[session]))
+		a.seen[key] = true
+		a.delivered.Add(1)
+	default:
+		a.seen[key] = true
+		a.next[session] = seq + 1
+		a.delivered.Add(1)
+	}
+	a.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
+}
+
+// createInstance registers the app through the admin API and returns an SDK
+// client signed with its key, on the given command endpoint.
+func createInstance(t *testing.T, g *gateway, baseURL string) *sdk.Client {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	priv, _ := x509.MarshalPKCS8PrivateKey(key)
+	body, _ := json.Marshal(map[string]any{
+		"id": instanceID, "baseUrl": baseURL, "applicationId": appID,
+		"publicKey": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})),
+	})
+	req, _ := http.NewRequest(http.MethodPost, g.URL+"/admin/v1/instances", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		t.Fatalf("create instance: %d %s", resp.StatusCode, out)
+	}
+	return sdk.New(sdk.Config{
+		Endpoint: g.CommandURL, InstanceID: instanceID, ApplicationID: appID,
+		PrivateKey: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv})),
+	})
+}
+
+// sender is the phone number of session i's customer.
+func sender(i int) string { return fmt.Sprintf("4477009%05d", i+1) }
+
+// registerSessions opens n sessions, each listening for SMS from its own
+// sender, and returns their ids.
+func registerSessions(t *testing.T, c *sdk.Client, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	ctx := context.Background()
+	for i := range ids {
+		s := c.NewSession()
+		if _, err := s.OnMessage(ctx, "/onMessage", sdk.Contact{Type: "sms", Number: sender(i)}, sdk.Contact{Type: "sms", Number: ourNumber}); err != nil {
+			t.Fatalf("register listener of session %d: %v", i, err)
+		}
+		ids[i] = s.ID
+	}
+	return ids
+}
+
+// provider posts webhooks the way Vonage does: each one until it gets a
+// 2xx, the same body every time, moving to the other gateway when one fails.
+type provider struct {
+	gateways []string
+	client   *http.Client
+	acked    atomic.Int64
+	retries  atomic.Int64
+}
+
+func newProvider(gateways ...*gateway) *provider {
+	p := &provider{client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}}
+	for _, g := range gateways {
+		p.gateways = append(p.gateways, g.URL+"/webhooks/"+appID+"/messages/inbound")
+	}
+	return p
+}
+
+// post delivers one webhook, starting at gateway first; it gives up only
+// when ctx ends.
+func (p *provider) post(ctx context.Context, first int, body []byte) error {
+	for try := 0; ; try++ {
+		url := p.gateways[(first+try)%len(p.gateways)]
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := p.client.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode/100 == 2 {
+				p.acked.Add(1)
+				return nil
+			}
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("gave up after %d tries: %w", try+1, ctx.Err())
+		}
+		p.retries.Add(1)
+		// A provider's retry interval, short: the test has a time budget.
+		time.Sleep(time.Duration(20+10*min(try, 10)) * time.Millisecond)
+	}
+}
+
+func inboundSMS(from string, seq int, msgID string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"channel": "sms", "message_uuid": msgID, "to": ourNumber, "from": from,
+		"timestamp": time.Now().UTC().Format(time.RFC3339), "message_type": "text", "text": strconv.Itoa(seq),
+		"sms": map[string]string{"num_messages": "1"},
+	})
+	return b
+}
