@@ -106,7 +106,11 @@ type Deps struct {
 	Queues    Queues
 	Logs      Logs
 	Files     Files
-	Log       *slog.Logger
+	// State reads a session's state with its values; nil: that route
+	// answers 503. Stream is the live stream; nil: /tail answers 503.
+	State  StateReader
+	Stream Stream
+	Log    *slog.Logger
 }
 
 // Admin serves /admin/v1.
@@ -127,8 +131,8 @@ func New(cfg Config, d Deps) *Admin {
 var Errors = httpx.Compose(instance.HTTPErrors, session.HTTPErrors, listener.HTTPErrors, delivery.HTTPErrors,
 	scheduler.HTTPErrors, queue.HTTPErrors, assets.HTTPErrors)
 
-// Register adds /admin/v1 to the public listener. A web console and a live
-// event stream belong here too, as further groups behind the same auth.
+// Register adds /admin/v1, with the live stream at /admin/v1/tail, and the
+// web console at /console/ to the public listener.
 func (a *Admin) Register(s *echo.Echo) {
 	g := s.Group("/admin/v1")
 	g.Use(a.auth)
@@ -139,6 +143,8 @@ func (a *Admin) Register(s *echo.Echo) {
 	a.routeDLQ(g)
 	g.GET("/instances/:id/logs", a.listLogs)
 	g.GET("/instances/:id/assets", a.listAssets)
+	g.GET("/tail", a.watch)
+	a.routeConsole(s)
 }
 
 // auth demands the admin bearer token, or, when none is configured (dev

@@ -13,11 +13,13 @@ import (
 	"github.com/neru-dev/neru/internal/httpx"
 	"github.com/neru-dev/neru/listener"
 	"github.com/neru-dev/neru/session"
+	"github.com/neru-dev/neru/state"
 )
 
 func (a *Admin) routeSessions(g *echo.Group) {
 	g.GET("/instances/:id/sessions", a.listSessions)
 	g.GET("/instances/:id/sessions/:sid", a.getSession)
+	g.GET("/instances/:id/sessions/:sid/state", a.getSessionState)
 	g.POST("/instances/:id/sessions/:sid/reset", a.sessionOp(a.d.Sessions.Reset))
 	g.DELETE("/instances/:id/sessions/:sid", a.sessionOp(a.d.Sessions.Delete))
 }
@@ -137,4 +139,35 @@ func (a *Admin) sessionOp(op func(ctx context.Context, instanceID, sessionID str
 		}
 		return c.NoContent(http.StatusNoContent)
 	}
+}
+
+// StateReader reads a session's state keys with their values
+// (state.Store), at most max keys, and reports whether there were more.
+type StateReader interface {
+	SessionEntries(ctx context.Context, instanceID, sessionID string, max int) ([]state.Entry, bool, error)
+}
+
+// maxStateKeys bounds the keys one state call shows.
+const maxStateKeys = 500
+
+// getSessionState shows a session's state keys with their values, for the
+// console's session page. It reads whatever is stored, so it answers for a
+// session that has expired but whose keys are not yet swept, too.
+func (a *Admin) getSessionState(c echo.Context) error {
+	in, err := a.instance(c)
+	if err != nil {
+		return err
+	}
+	sid, err := sessionParam(c)
+	if err != nil {
+		return err
+	}
+	if a.d.State == nil {
+		return httpx.Errorf(http.StatusServiceUnavailable, "unavailable", "this gateway has no state store")
+	}
+	entries, more, err := a.d.State.SessionEntries(c.Request().Context(), in.ID, sid, maxStateKeys)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"entries": entries, "truncated": more})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/neru-dev/neru/providers/messages"
 	"github.com/neru-dev/neru/providers/voice"
 	"github.com/neru-dev/neru/sdkapi"
+	"github.com/neru-dev/neru/tail"
 )
 
 // eventProviders are the providers whose webhooks the edge serves and
@@ -88,7 +89,8 @@ func (p *Platform) Gateway() (*Gateway, error) {
 	}
 	adm := admin.New(admin.Config{Token: cfg.AdminToken, MaxBody: cfg.MaxBody}, admin.Deps{
 		Instances: p.Instances, Sessions: p.Sessions, Listeners: p.Listeners, DLQ: p.DLQ,
-		Schedules: p.ScheduleStore, Queues: p.QueueStore, Logs: p.Logs, Files: adminFiles, Log: log,
+		Schedules: p.ScheduleStore, Queues: p.QueueStore, Logs: p.Logs, Files: adminFiles,
+		State: p.State, Stream: tail.NewWatcher(p.NATS), Log: log,
 	})
 
 	g := &Gateway{cfg: cfg, files: p.Assets, log: log}
