@@ -28,8 +28,8 @@ import (
 
 	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/internal/devenv"
-	"github.com/neru-dev/neru/internal/logging"
 	"github.com/neru-dev/neru/internal/httpx"
+	"github.com/neru-dev/neru/internal/logging"
 	"github.com/neru-dev/neru/platform"
 )
 
