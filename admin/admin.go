@@ -67,6 +67,7 @@ type DeadLetters interface {
 	Get(ctx context.Context, instanceID string, seq uint64) (*delivery.Dead, error)
 	Replay(ctx context.Context, instanceID string, seq uint64) error
 	ReplayAll(ctx context.Context, instanceID, session string) (int, error)
+	Discard(ctx context.Context, instanceID string, seq uint64) (*delivery.Dead, error)
 }
 
 // Schedules reads and cancels schedules (scheduler.Store).
@@ -102,10 +103,12 @@ type Deps struct {
 	Sessions  Sessions
 	Listeners Listeners
 	DLQ       DeadLetters
-	Schedules Schedules
-	Queues    Queues
-	Logs      Logs
-	Files     Files
+	// Deliveries nil: the held-session and circuit routes answer 503.
+	Deliveries Deliveries
+	Schedules  Schedules
+	Queues     Queues
+	Logs       Logs
+	Files      Files
 	// State reads a session's state with its values; nil: that route
 	// answers 503. Stream is the live stream; nil: /tail answers 503.
 	State  StateReader
@@ -141,6 +144,7 @@ func (a *Admin) Register(s *echo.Echo) {
 	a.routeQueues(g)
 	a.routeSessions(g)
 	a.routeDLQ(g)
+	a.routeDeliveries(g)
 	g.GET("/instances/:id/logs", a.listLogs)
 	g.GET("/instances/:id/assets", a.listAssets)
 	g.GET("/tail", a.watch)

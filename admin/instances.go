@@ -50,7 +50,7 @@ func (a *Admin) getInstance(c echo.Context) error {
 	return c.JSON(http.StatusOK, in)
 }
 
-// updateInstance is PATCH /instances/:id {sessionIdle, maxSessions}.
+// updateInstance is PATCH /instances/:id {sessionIdle, maxSessions, onDead}.
 func (a *Admin) updateInstance(c echo.Context) error {
 	body, err := httpx.ReadBody(c.Request(), a.cfg.MaxBody)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/neru-dev/neru/providers/voice"
 	"github.com/neru-dev/neru/sdkapi"
 	"github.com/neru-dev/neru/tail"
+	"github.com/neru-dev/neru/worker"
 )
 
 // eventProviders are the providers whose webhooks the edge serves and
@@ -89,7 +90,8 @@ func (p *Platform) Gateway() (*Gateway, error) {
 	}
 	adm := admin.New(admin.Config{Token: cfg.AdminToken, MaxBody: cfg.MaxBody}, admin.Deps{
 		Instances: p.Instances, Sessions: p.Sessions, Listeners: p.Listeners, DLQ: p.DLQ,
-		Schedules: p.ScheduleStore, Queues: p.QueueStore, Logs: p.Logs, Files: adminFiles,
+		Deliveries: worker.NewStatus(p.Redis, p.Config.Keyspace, p.Events.Partitions()),
+		Schedules:  p.ScheduleStore, Queues: p.QueueStore, Logs: p.Logs, Files: adminFiles,
 		State: p.State, Stream: tail.NewWatcher(p.NATS), Log: log,
 	})
 

@@ -33,8 +33,8 @@ func dlqCmd() *cobra.Command {
 	var asJSON bool
 	c := adminGroup(&cobra.Command{
 		Use:     "dlq <command>",
-		Short:   "dead deliveries of an instance: list | show | replay",
-		Example: "  neru dlq --instance shop list --session S\n  neru dlq --instance shop replay --all",
+		Short:   "dead deliveries of an instance: list | show | replay | discard | held",
+		Example: "  neru dlq --instance shop list --session S\n  neru dlq --instance shop replay --all\n  neru dlq --instance shop held",
 	}, func(t *target) []*cobra.Command {
 		base := func() string { return "/instances/" + url.PathEscape(t.instance) + "/dlq" }
 		var session string
@@ -106,10 +106,67 @@ func dlqCmd() *cobra.Command {
 		}
 		replay.Flags().StringVar(&replaySession, "session", "", "replay every dead delivery of this session")
 		replay.Flags().BoolVar(&all, "all", false, "replay every dead delivery of the instance")
-		return []*cobra.Command{list, show, replay}
+		discard := &cobra.Command{
+			Use:   "discard <seq>",
+			Short: "delete a dead delivery for good; a session it held flows on without it",
+			Args:  exactArgs("<seq>"),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				var res struct {
+					SessionID string `json:"sessionId"`
+					Released  bool   `json:"released"`
+				}
+				if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodPost, base()+"/"+url.PathEscape(args[0])+"/discard", nil, &res); err != nil {
+					return err
+				}
+				if res.Released {
+					fmt.Fprintf(cmd.OutOrStdout(), "discarded %s; session %s flows again\n", args[0], res.SessionID)
+				} else {
+					fmt.Fprintf(cmd.OutOrStdout(), "discarded %s\n", args[0])
+				}
+				return nil
+			},
+		}
+		held := &cobra.Command{
+			Use:   "held",
+			Short: "sessions waiting behind a dead delivery (onDead hold)",
+			Args:  noArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				var raw json.RawMessage
+				if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodGet, "/instances/"+url.PathEscape(t.instance)+"/held", nil, &raw); err != nil {
+					return err
+				}
+				return printHeld(cmd.OutOrStdout(), raw, asJSON)
+			},
+		}
+		return []*cobra.Command{list, show, replay, discard, held}
 	})
 	c.PersistentFlags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 	return c
+}
+
+func printHeld(out io.Writer, raw json.RawMessage, asJSON bool) error {
+	if asJSON {
+		_, err := fmt.Fprintln(out, string(raw))
+		return err
+	}
+	var page struct {
+		Sessions []struct {
+			Session    string    `json:"session"`
+			DeliveryID string    `json:"deliveryId"`
+			DLQSeq     uint64    `json:"dlqSeq"`
+			Since      time.Time `json:"since"`
+			Reason     string    `json:"reason"`
+		} `json:"sessions"`
+	}
+	if err := json.Unmarshal(raw, &page); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SESSION\tDLQ SEQ\tDELIVERY\tSINCE\tREASON")
+	for _, h := range page.Sessions {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", h.Session, h.DLQSeq, h.DeliveryID, h.Since.Format(time.RFC3339), h.Reason)
+	}
+	return tw.Flush()
 }
 
 func printDead(out io.Writer, raw json.RawMessage, asJSON bool) error {

@@ -71,6 +71,7 @@ type instanceView struct {
 	Unauthenticated bool      `json:"unauthenticated,omitempty"`
 	SessionIdle     string    `json:"sessionIdle,omitempty"`
 	MaxSessions     int       `json:"maxSessions,omitempty"`
+	OnDead          string    `json:"onDead,omitempty"`
 	CreatedAt       time.Time `json:"createdAt,omitzero"`
 }
 
@@ -134,12 +135,12 @@ func instanceCmd() *cobra.Command {
 		},
 	}
 
-	var idle string
+	var idle, onDead string
 	var maxSessions int
 	update := &cobra.Command{
-		Use:     "update <id> [--session-idle D] [--max-sessions N]",
-		Short:   "change an instance's session expiry and cap",
-		Example: "  neru instance update shop --session-idle 30m --max-sessions 10000",
+		Use:     "update <id> [--session-idle D] [--max-sessions N] [--on-dead skip|hold]",
+		Short:   "change an instance's session expiry and cap, and what a dead delivery does to its session",
+		Example: "  neru instance update shop --session-idle 30m --max-sessions 10000\n  neru instance update shop --on-dead hold",
 		Args:    exactArgs("<id>"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			set := map[string]any{}
@@ -149,6 +150,9 @@ func instanceCmd() *cobra.Command {
 			if maxSessions >= 0 {
 				set["maxSessions"] = maxSessions
 			}
+			if onDead != "" {
+				set["onDead"] = onDead
+			}
 			var out instanceView
 			if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodPatch, "/instances/"+args[0], set, &out); err != nil {
 				return err
@@ -157,12 +161,18 @@ func instanceCmd() *cobra.Command {
 			if out.SessionIdle != "" && out.SessionIdle != "0s" {
 				idleText = "sliding expiry, idle " + out.SessionIdle
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "instance %s: %s, max sessions %d (0 = no cap)\n", out.ID, idleText, out.MaxSessions)
+			dead := "skip"
+			if out.OnDead != "" {
+				dead = out.OnDead
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "instance %s: %s, max sessions %d (0 = no cap), on dead: %s\n", out.ID, idleText,
+				out.MaxSessions, dead)
 			return nil
 		},
 	}
 	update.Flags().StringVar(&idle, "session-idle", "", "sliding session expiry (e.g. 30m); 0 switches back to fixed expiry")
 	update.Flags().IntVar(&maxSessions, "max-sessions", -1, "cap on live sessions; 0 = no cap; unset keeps it")
+	update.Flags().StringVar(&onDead, "on-dead", "", "what a dead delivery does to its session: skip (later ones flow on) or hold (they wait until it is replayed or discarded)")
 
 	del := &cobra.Command{
 		Use:   "delete <id>",
