@@ -26,7 +26,7 @@ BENCH_SCALE ?= 1000000
 
 bench: ## the performance table, measured from outside the platform's process; writes docs/benchmarks.md
 	go build -o bin/ ./cmd/neru ./cmd/neru/bench/naive
-	bin/neru bench --redis-url $(BENCH_REDIS) --nats-url $(BENCH_NATS) --naive bin/naive \
+	bin/neru bench --redis-url $(BENCH_REDIS) --nats-url $(BENCH_NATS) --naive bin/naive --rounds 3 \
 		--state-ops 100000 --scale-to $(BENCH_SCALE) --markdown docs/benchmarks.md --readme README.md
 	bin/neru bench --half=false --scale-to 100000 --markdown docs/benchmarks.md --append   # neru dev's own store
 

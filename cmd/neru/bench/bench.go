@@ -31,6 +31,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -39,6 +40,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -118,10 +120,34 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	if err := b.warmUp(ctx, b.webhooks); err != nil {
 		return rep, err
 	}
-	rep.Max, err = b.phase(ctx, "maximum", b.webhooks, o.Events, o.Rate, b.procs)
-	if err != nil {
-		return rep, err
+	var naiveTarget string
+	var naiveProcs []proc
+	if o.Naive != "" {
+		if naiveTarget, naiveProcs, err = b.startNaive(ctx); err != nil {
+			return rep, err
+		}
 	}
+	// Platform and naive pipeline take turns, so a change in the machine's
+	// load hits both; each is reported by its median round.
+	var maxes, naives []*Phase
+	for range o.Rounds {
+		p, err := b.phase(ctx, "maximum", b.webhooks, o.Events, o.Rate, b.procs)
+		if err != nil {
+			return rep, err
+		}
+		maxes = append(maxes, p)
+		if naiveTarget != "" {
+			n, err := b.phase(ctx, "naive", naiveTarget, o.Events, o.Rate, naiveProcs)
+			if err != nil {
+				return rep, err
+			}
+			naives = append(naives, n)
+			rep.Rounds = append(rep.Rounds, Round{Platform: p.DeliveredPerSecond, Naive: n.DeliveredPerSecond})
+		}
+	}
+	rep.Max, rep.Naive = median(maxes), median(naives)
+	b.naive.stop()
+	b.naive = nil
 	if o.HalfLoad && rep.Max.DeliveredPerSecond > 0 {
 		rate := rep.Max.DeliveredPerSecond / 2
 		if rep.Half, err = b.phase(ctx, "half", b.webhooks, max(o.Events/2, 1), rate, b.procs); err != nil {
@@ -130,11 +156,6 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	}
 	if o.StateOps > 0 {
 		if rep.State, err = b.stateOps(ctx); err != nil {
-			return rep, err
-		}
-	}
-	if o.Naive != "" {
-		if rep.Naive, err = b.naivePhase(ctx); err != nil {
 			return rep, err
 		}
 	}
@@ -457,32 +478,42 @@ func (b *bench) alive() error {
 	return nil
 }
 
-// naivePhase starts the naive pipeline on the same servers, delivering to
-// the same sink, and drives it with the maximum phase's load.
-func (b *bench) naivePhase(ctx context.Context) (*Phase, error) {
+// startNaive starts the naive pipeline on the same servers, delivering to
+// the same sink, and warms it up. It returns its webhook base URL and the
+// processes its phases measure: itself instead of the platform.
+func (b *bench) startNaive(ctx context.Context) (string, []proc, error) {
 	addr, err := freeAddr()
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	stream := fmt.Sprintf("NAIVE_%08x", rand.Uint32())
 	c, urls, err := start(ctx, "naive pipeline", b.o.Naive, []string{"--addr", addr, "--redis-url", b.o.RedisURL,
 		"--nats-url", b.o.NATSURL, "--app-url", b.sinkURL + "/onMessage", "--stream", stream}, nil, time.Minute, "naive ")
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	b.naive = c
-	defer func() { c.stop(); b.naive = nil }()
-	target := urls[0]
 	procs := []proc{{role: "naive pipeline", pid: c.pid()}}
 	for _, p := range b.procs {
 		if p.role != "platform" {
 			procs = append(procs, p)
 		}
 	}
-	if err := b.warmUp(ctx, target); err != nil {
-		return nil, fmt.Errorf("bench: naive: %w", err)
+	if err := b.warmUp(ctx, urls[0]); err != nil {
+		return "", nil, fmt.Errorf("bench: naive: %w", err)
 	}
-	return b.phase(ctx, "naive", target, b.o.Events, b.o.Rate, procs)
+	return urls[0], procs, nil
+}
+
+// median is the phase with the median delivered/s (the lower middle one of
+// an even count); nil for none.
+func median(ps []*Phase) *Phase {
+	if len(ps) == 0 {
+		return nil
+	}
+	sorted := slices.Clone(ps)
+	slices.SortFunc(sorted, func(a, b *Phase) int { return cmp.Compare(a.DeliveredPerSecond, b.DeliveredPerSecond) })
+	return sorted[(len(sorted)-1)/2]
 }
 
 // stateOps measures SDK state operations (set, then get of the same key)

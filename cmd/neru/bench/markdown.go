@@ -47,6 +47,14 @@ func (r *Report) Markdown(args []string, section bool) string {
 		f("| %s | %.0f | %.2f / %.2f | %.2f / %.2f | %s | %.1f |", phaseTitle(p), p.DeliveredPerSecond, p.Ack.P50, p.Ack.P99,
 			p.Latency.P50, p.Latency.P99, strings.Join(cells, " | "), p.TotalMicrosPerEvent())
 	}
+	if len(r.Rounds) > 1 {
+		f("")
+		f("Platform and naive pipeline took turns (%d rounds; the tables show the median round):", len(r.Rounds))
+		f("")
+		for i, rd := range r.Rounds {
+			f("- round %d: platform %.0f/s, naive %.0f/s, %.2f×", i+1, rd.Platform, rd.Naive, rd.Platform/max(rd.Naive, 1))
+		}
+	}
 	f("")
 	f("The \"platform\" column of the naive row is the naive pipeline's process. Figures are from one run on a shared")
 	f("2-core machine: expect ±10%% between runs; CPU per event moves less than throughput.")

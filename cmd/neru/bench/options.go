@@ -31,6 +31,7 @@ type Options struct {
 	Concurrency int     // keep-alive connections posting webhooks (-c)
 	Sessions    int     // sender numbers: one listener and one session each
 	Listeners   int     // more listeners, of numbers nothing is sent from
+	Rounds      int     // maximum-rate phases (each followed by the naive one): the median is reported
 	HalfLoad    bool    // a paced phase at half the measured maximum
 	Rate        float64 // pace the maximum phase at this rate instead (events/s; 0: closed loop)
 	StateOps    int     // SDK state operations of the state phase (0: none)
@@ -44,7 +45,7 @@ type Options struct {
 // DefaultOptions are `neru bench` without flags.
 func DefaultOptions() Options {
 	return Options{
-		Events: 50000, Concurrency: 64, Sessions: 1000, HalfLoad: true,
+		Events: 50000, Concurrency: 64, Sessions: 1000, Rounds: 1, HalfLoad: true,
 		RegisterConcurrency: 64, Timeout: 30 * time.Second,
 		InstanceID: "dev", ApplicationID: "dev-app", CommandURL: "http://127.0.0.1:3001", AppAddr: "127.0.0.1:3000",
 	}
@@ -63,6 +64,7 @@ func (o *Options) Validate() error {
 	check(o.Sessions >= 1 && o.Sessions <= 1_000_000, "--sessions must be 1-1000000, not %d", o.Sessions)
 	check(o.Listeners >= 0 && o.Listeners <= 100_000_000, "--listeners must be 0-100000000, not %d", o.Listeners)
 	check(o.ScaleTo == 0 || o.ScaleTo > o.Sessions+o.Listeners, "--scale-to must exceed the listeners registered first (%d)", o.Sessions+o.Listeners)
+	check(o.Rounds >= 1 && o.Rounds <= 100, "--rounds must be 1-100, not %d", o.Rounds)
 	check(o.Rate >= 0, "--rate must not be negative")
 	check(o.StateOps >= 0, "--state-ops must not be negative")
 	check(o.RegisterConcurrency >= 1 && o.RegisterConcurrency <= 4096, "--register-concurrency must be 1-4096, not %d", o.RegisterConcurrency)

@@ -24,11 +24,19 @@ type Report struct {
 	Max           *Phase        `json:"max"`
 	Half          *Phase        `json:"half,omitempty"`
 	Naive         *Phase        `json:"naive,omitempty"`
+	Rounds        []Round       `json:"rounds,omitempty"` // delivered/s of each platform/naive pair
 	State         *StateResult  `json:"state,omitempty"`
 	ScaleRegister Registration  `json:"scale_register,omitzero"`
 	Scaled        *Phase        `json:"scaled,omitempty"`
 	Started       time.Time     `json:"started"`
 	Took          time.Duration `json:"took_ns"`
+}
+
+// Round is one maximum-rate phase of the platform and the naive phase
+// right after it.
+type Round struct {
+	Platform float64 `json:"platform_per_second"`
+	Naive    float64 `json:"naive_per_second"`
 }
 
 // Machine describes where a report was measured.
@@ -163,6 +171,9 @@ func (r *Report) WriteText(w io.Writer) {
 		if p != nil {
 			p.WriteText(w)
 		}
+	}
+	for i, rd := range r.Rounds {
+		fmt.Fprintf(w, "  round %d   platform %.0f/s, naive %.0f/s: %.2f×\n", i+1, rd.Platform, rd.Naive, rd.Platform/max(rd.Naive, 1))
 	}
 	if r.Naive != nil && r.Naive.DeliveredPerSecond > 0 {
 		fmt.Fprintf(w, "  vs naive  %.2f× its delivered/s, %.2f× its CPU per event\n",

@@ -62,6 +62,7 @@ reports throughput, latency and CPU per event of every process.`,
 	fs.IntVar(&o.Sessions, "sessions", o.Sessions, "sender numbers the webhooks come from: one listener and one session each")
 	fs.IntVar(&o.Listeners, "listeners", o.Listeners, "more listeners to register first, of numbers nothing is sent from")
 	fs.IntVar(&o.ScaleTo, "scale-to", 0, "after the first phases, register listeners up to this total and measure the maximum again")
+	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "maximum-rate phases, each followed by the naive one (they take turns); the median is reported")
 	fs.BoolVar(&o.HalfLoad, "half", o.HalfLoad, "measure latency at half the maximum rate, paced")
 	fs.Float64Var(&o.Rate, "rate", 0, "pace the maximum phase at this many webhooks/s (0: closed loop, as fast as answered)")
 	fs.IntVar(&o.StateOps, "state-ops", 0, "SDK state operations (set/get) to time against a bare echo handler (0: none)")

@@ -32,7 +32,7 @@ func TestBenchSmoke(t *testing.T) {
 	o := bench.DefaultOptions()
 	o.Self, o.SelfEnv = self, []string{asNeru}
 	o.RedisURL = testenv.RedisURL(t)
-	o.Events, o.Sessions, o.Concurrency, o.StateOps = 300, 20, 4, 40
+	o.Events, o.Sessions, o.Concurrency, o.StateOps, o.Rounds = 300, 20, 4, 40, 2
 	o.Timeout = time.Minute
 	rep, err := bench.Run(t.Context(), o)
 	if err != nil {
