@@ -20,8 +20,14 @@ func (a *Admin) routeSessions(g *echo.Group) {
 	g.GET("/instances/:id/sessions", a.listSessions)
 	g.GET("/instances/:id/sessions/:sid", a.getSession)
 	g.GET("/instances/:id/sessions/:sid/state", a.getSessionState)
-	g.POST("/instances/:id/sessions/:sid/reset", a.sessionOp(a.d.Sessions.Reset))
-	g.DELETE("/instances/:id/sessions/:sid", a.sessionOp(a.d.Sessions.Delete))
+	// The store is looked up per request, so a partial Deps (tests, a
+	// process without sessions) registers without touching it.
+	g.POST("/instances/:id/sessions/:sid/reset", a.sessionOp(func(ctx context.Context, inst, sid string) error {
+		return a.d.Sessions.Reset(ctx, inst, sid)
+	}))
+	g.DELETE("/instances/:id/sessions/:sid", a.sessionOp(func(ctx context.Context, inst, sid string) error {
+		return a.d.Sessions.Delete(ctx, inst, sid)
+	}))
 }
 
 // sessionView is a session as the admin API shows it. ExpiresAt and

@@ -1,0 +1,73 @@
+package admin_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/neru-dev/neru/admin"
+	"github.com/neru-dev/neru/instance"
+	"github.com/neru-dev/neru/internal/httpx"
+)
+
+// instances is a hand-written fake of admin.Instances holding one record.
+type instances struct{ admin.Instances }
+
+func (instances) List(context.Context) ([]*instance.Instance, error) {
+	return []*instance.Instance{{ID: "shop"}}, nil
+}
+
+func (instances) Get(_ context.Context, id string) (*instance.Instance, error) {
+	if id == "shop" {
+		return &instance.Instance{ID: "shop"}, nil
+	}
+	return nil, instance.ErrNotFound
+}
+
+func serve(token string) http.Handler {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e := httpx.NewEcho(log, admin.Errors)
+	admin.New(admin.Config{Token: token}, admin.Deps{Instances: instances{}, Log: log}).Register(e)
+	return e
+}
+
+func TestAuth(t *testing.T) {
+	tests := []struct {
+		name, token, remote, authz string
+		status                     int
+	}{
+		{"token: none sent", "s3cret", "127.0.0.1:1", "", http.StatusUnauthorized},
+		{"token: wrong", "s3cret", "127.0.0.1:1", "Bearer nope", http.StatusUnauthorized},
+		{"token: right, from anywhere", "s3cret", "192.0.2.1:1", "Bearer s3cret", http.StatusOK},
+		{"no token: loopback", "", "127.0.0.1:1", "", http.StatusOK},
+		{"no token: remote", "", "192.0.2.1:1", "", http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest(http.MethodGet, "/admin/v1/instances", nil)
+		r.RemoteAddr = tt.remote
+		if tt.authz != "" {
+			r.Header.Set("Authorization", tt.authz)
+		}
+		rec := httptest.NewRecorder()
+		serve(tt.token).ServeHTTP(rec, r)
+		if rec.Code != tt.status {
+			t.Errorf("%s: %d %s, want %d", tt.name, rec.Code, rec.Body, tt.status)
+		}
+	}
+}
+
+func TestUnknownInstanceIs404(t *testing.T) {
+	for _, path := range []string{"/admin/v1/instances/nobody", "/admin/v1/instances/nobody/logs", "/admin/v1/instances/nobody/queues"} {
+		r := httptest.NewRequest(http.MethodGet, path, nil)
+		r.RemoteAddr = "127.0.0.1:1"
+		rec := httptest.NewRecorder()
+		serve("").ServeHTTP(rec, r)
+		if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), `"code":"not_found"`) {
+			t.Errorf("%s: %d %s, want 404 not_found", path, rec.Code, rec.Body)
+		}
+	}
+}
