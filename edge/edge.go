@@ -14,6 +14,7 @@ import (
 	"github.com/neru-dev/neru/delivery"
 	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/internal/httpx"
+	"github.com/neru-dev/neru/internal/observe"
 	"github.com/neru-dev/neru/listener"
 	"github.com/neru-dev/neru/providers"
 	"github.com/neru-dev/neru/router"
@@ -115,14 +116,17 @@ type Deps struct {
 	Providers []providers.Descriptor // whose webhooks are served
 	Links     Links
 	Files     Files // nil: vonage-assets is off and links are 404
-	Log       *slog.Logger
+	// Observer is told of every webhook answered (nil: nobody is).
+	Observer observe.Observer
+	Log      *slog.Logger
 }
 
 // Edge serves the public listener's provider-facing routes.
 type Edge struct {
-	cfg Config
-	d   Deps
-	log *slog.Logger
+	cfg    Config
+	d      Deps
+	log    *slog.Logger
+	errors httpx.Table // Errors(), to classify a webhook's outcome
 }
 
 // New builds the edge.
@@ -134,7 +138,12 @@ func New(cfg Config, d Deps) (*Edge, error) {
 	if err := providers.Validate(d.Providers); err != nil {
 		return nil, err
 	}
-	return &Edge{cfg: cfg, d: d, log: d.Log}, nil
+	if d.Observer == nil {
+		d.Observer = observe.Discard
+	}
+	e := &Edge{cfg: cfg, d: d, log: d.Log}
+	e.errors = e.Errors()
+	return e, nil
 }
 
 // Register adds the edge's routes to the public listener.

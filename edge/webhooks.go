@@ -12,6 +12,7 @@ import (
 	"github.com/neru-dev/neru/delivery"
 	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/internal/httpx"
+	"github.com/neru-dev/neru/internal/observe"
 	"github.com/neru-dev/neru/listener"
 	"github.com/neru-dev/neru/providers"
 	"github.com/neru-dev/neru/router"
@@ -23,75 +24,126 @@ import (
 func (e *Edge) routeWebhooks(g *echo.Group) {
 	for _, p := range e.d.Providers {
 		for _, w := range p.Webhooks {
-			g.POST("/"+w.Path, e.webhook(w.Parse))
+			g.POST("/"+w.Path, e.webhook(w.Path, w.Parse))
 		}
 	}
 }
 
 // webhook reads, resolves and parses one webhook and answers it the way
-// its parser says.
-func (e *Edge) webhook(parse func([]byte) (*router.Event, providers.Mode, error)) echo.HandlerFunc {
+// its parser says, then reports what it did to the observer.
+func (e *Edge) webhook(route string, parse func([]byte) (*router.Event, providers.Mode, error)) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		body, err := httpx.ReadBody(c.Request(), e.cfg.MaxBody)
-		if err != nil {
-			return err
-		}
-		ctx := c.Request().Context()
-		in, err := e.d.Instances.ByApplication(ctx, c.Param("app"))
-		if err != nil {
-			if errors.Is(err, instance.ErrNotFound) {
-				return httpx.Errorf(http.StatusNotFound, "unknown_application", "no instance serves application %q", c.Param("app"))
-			}
-			return err
-		}
-		ev, mode, err := parse(body)
-		if err != nil {
-			return err
-		}
-		switch mode {
-		case providers.Answer:
-			return e.answer(c, in, ev)
-		case providers.Input:
-			return e.input(c, in, ev)
-		}
-		return e.route(c, in, ev)
+		ob := observe.Webhook{Route: route, Start: time.Now()}
+		err := e.handleWebhook(c, parse, &ob)
+		e.observed(c, &ob, err)
+		return err
 	}
+}
+
+func (e *Edge) handleWebhook(c echo.Context, parse func([]byte) (*router.Event, providers.Mode, error), ob *observe.Webhook) error {
+	body, err := httpx.ReadBody(c.Request(), e.cfg.MaxBody)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	in, err := e.d.Instances.ByApplication(ctx, c.Param("app"))
+	if err != nil {
+		if errors.Is(err, instance.ErrNotFound) {
+			return httpx.Errorf(http.StatusNotFound, "unknown_application", "no instance serves application %q", c.Param("app"))
+		}
+		return err
+	}
+	ob.Instance = in.ID
+	ev, mode, err := parse(body)
+	if err != nil {
+		return err
+	}
+	ob.Kind, ob.EventID = ev.Kind, ev.ID
+	switch mode {
+	case providers.Answer:
+		return e.answer(c, in, ev, ob)
+	case providers.Input:
+		return e.input(c, in, ev, ob)
+	}
+	return e.route(c, in, ev, ob)
+}
+
+// observed completes ob from the handler's result and hands it to the
+// observer. The outcome of a handler that answered itself (err nil) was set
+// by it; an error is classified the way the error handler will answer it.
+func (e *Edge) observed(c echo.Context, ob *observe.Webhook, err error) {
+	ob.Duration = time.Since(ob.Start)
+	ob.Status = c.Response().Status
+	if err != nil {
+		ob.Status = httpx.Status(err, e.errors.Map)
+		var he *httpx.Error
+		switch {
+		case errors.Is(err, router.ErrUnavailable):
+			ob.Outcome = observe.Unavailable
+		case errors.As(err, &he) && he.Code == "unknown_application":
+			ob.Outcome = observe.Unknown
+		case ob.Status < 500:
+			ob.Outcome = observe.Rejected
+		default:
+			ob.Outcome = observe.Failed
+		}
+	}
+	e.d.Observer.Webhook(c.Request().Context(), *ob)
+}
+
+// targets lists the listeners a webhook matched, for its observation.
+func targets(ls []*listener.Listener) []observe.Target {
+	if len(ls) == 0 {
+		return nil
+	}
+	out := make([]observe.Target, len(ls))
+	for i, l := range ls {
+		out[i] = observe.Target{Session: l.SessionID, Listener: l.ID, Path: l.Path}
+	}
+	return out
 }
 
 // route publishes ev's deliveries and answers the provider. It fails fast
 // with 503 while the bus is disconnected, rather than queueing publishes
 // that may never be stored.
-func (e *Edge) route(c echo.Context, in *instance.Instance, ev *router.Event) error {
+func (e *Edge) route(c echo.Context, in *instance.Instance, ev *router.Event, ob *observe.Webhook) error {
 	if !e.d.Bus.IsConnected() {
 		return router.ErrUnavailable
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), e.cfg.PublishTimeout)
 	defer cancel()
 	n, err := e.d.Router.Route(ctx, in.ID, ev)
+	ob.Matched = targets(ev.Matched)
 	if err != nil {
 		return err
+	}
+	ob.Outcome = observe.Routed
+	if n == 0 {
+		ob.Outcome = observe.Unmatched
 	}
 	return c.JSON(http.StatusOK, map[string]int{"deliveries": n})
 }
 
 // answer relays the answering listener's NCCO for an inbound call, or the
 // fallback NCCO: a call is always answered.
-func (e *Edge) answer(c echo.Context, in *instance.Instance, ev *router.Event) error {
+func (e *Edge) answer(c echo.Context, in *instance.Instance, ev *router.Event, ob *observe.Webhook) error {
 	ctx := c.Request().Context()
 	l, err := e.d.Router.Answerer(ctx, in.ID, ev)
+	ob.Matched = targets(ev.Matched)
 	if err != nil {
 		e.log.Error("answer: match failed", "instance", in.ID, "err", err)
-		return e.fallback(c)
+		return e.fallback(c, ob)
 	}
 	if l == nil {
 		e.log.Warn("answer: no listener for inbound call", "instance", in.ID)
-		return e.fallback(c)
+		return e.fallback(c, ob)
 	}
 	ncco, err := e.syncCall(ctx, in, ev, l)
 	if err != nil {
 		e.log.Warn("answer: app did not return an NCCO; answering the fallback", "instance", in.ID, "err", err)
-		return e.fallback(c)
+		return e.fallback(c, ob)
 	}
+	ob.Outcome = observe.Answered
 	return c.JSONBlob(http.StatusOK, ncco)
 }
 
@@ -101,28 +153,30 @@ func (e *Edge) answer(c echo.Context, in *instance.Instance, ev *router.Event) e
 // Only an app that gave no answer in time gets the event again through the
 // stream. One that answered, even with a 4xx or something other than an
 // NCCO, has seen the event: sending it again would deliver it twice.
-func (e *Edge) input(c echo.Context, in *instance.Instance, ev *router.Event) error {
+func (e *Edge) input(c echo.Context, in *instance.Instance, ev *router.Event, ob *observe.Webhook) error {
 	ctx := c.Request().Context()
 	l, err := e.d.Router.RouteInput(ctx, in.ID, ev)
+	ob.Matched = targets(ev.Matched)
 	if err != nil {
 		return err
 	}
 	if l == nil {
-		return e.fallback(c)
+		return e.fallback(c, ob)
 	}
 	ncco, err := e.syncCall(ctx, in, ev, l)
 	if err == nil {
+		ob.Outcome = observe.Answered
 		return c.JSONBlob(http.StatusOK, ncco)
 	}
 	if !unanswered(err) {
 		e.log.Warn("voice input: app's answer is not an NCCO; answering the fallback", "instance", in.ID, "err", err)
-		return e.fallback(c)
+		return e.fallback(c, ob)
 	}
 	e.log.Warn("voice input: app did not answer in time; queued for retry", "instance", in.ID, "err", err)
 	if err := e.d.Router.Handoff(ctx, in.ID, ev, l); err != nil {
 		return err
 	}
-	return e.fallback(c)
+	return e.fallback(c, ob)
 }
 
 // errNotNCCO: the app answered 2xx with something other than an NCCO.
@@ -152,6 +206,7 @@ func (e *Edge) syncCall(ctx context.Context, in *instance.Instance, ev *router.E
 	return body, nil
 }
 
-func (e *Edge) fallback(c echo.Context) error {
+func (e *Edge) fallback(c echo.Context, ob *observe.Webhook) error {
+	ob.Outcome = observe.Fallback
 	return c.JSONBlob(http.StatusOK, []byte(e.cfg.FallbackNCCO))
 }

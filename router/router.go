@@ -21,6 +21,9 @@ type Event struct {
 	ID   string   // the provider's identity of this webhook: equal for a retry
 	Keys []string // listener index keys that could match, wildcards included
 	Body []byte   // the webhook as received; this is what the app gets
+	// Matched is set by Match: the listeners that accepted the event,
+	// oldest first, so the edge can report them without matching again.
+	Matched []*listener.Listener
 
 	doc     any
 	decoded bool
@@ -62,6 +65,7 @@ func (r *Router) Match(ctx context.Context, instanceID string, ev *Event) ([]*li
 			out = append(out, l)
 		}
 	}
+	ev.Matched = out
 	return out, nil
 }
 

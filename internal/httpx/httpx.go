@@ -52,6 +52,10 @@ func ErrorHandler(log *slog.Logger, mapErr Mapper) echo.HTTPErrorHandler {
 	}
 }
 
+// Status is the HTTP status ErrorHandler answers err with, for code that
+// reports outcomes (metrics) without answering itself.
+func Status(err error, mapErr Mapper) int { return classify(err, mapErr).Status }
+
 func classify(err error, mapErr Mapper) *Error {
 	var he *Error
 	if errors.As(err, &he) {
