@@ -93,13 +93,20 @@ func NotAnswering(err error) bool {
 // Post sends d to baseURL/<d.Path> once and returns the app's body (at most
 // maxBody bytes) on a 2xx, or a *StatusError.
 func (c *Client) Post(ctx context.Context, baseURL string, d *Delivery, attempt int, maxBody int64) ([]byte, error) {
+	_, body, err := c.Send(ctx, baseURL, d, attempt, maxBody)
+	return body, err
+}
+
+// Send is Post that also returns the app's HTTP status (0 when it gave
+// none: timeout, connection refused), for callers that report it.
+func (c *Client) Send(ctx context.Context, baseURL string, d *Delivery, attempt int, maxBody int64) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, listener.JoinPath(baseURL, d.Path), bytes.NewReader(d.Body))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnsendable, err)
+		return 0, nil, fmt.Errorf("%w: %v", ErrUnsendable, err)
 	}
 	for k, v := range d.Headers {
 		if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
-			return nil, fmt.Errorf("%w: header %q has an invalid name or value", ErrUnsendable, k)
+			return 0, nil, fmt.Errorf("%w: header %q has an invalid name or value", ErrUnsendable, k)
 		}
 		req.Header.Set(k, v)
 	}
@@ -109,13 +116,13 @@ func (c *Client) Post(ctx context.Context, baseURL string, d *Delivery, attempt 
 	req.Header.Set(HeaderAttempt, strconv.Itoa(attempt))
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // keep the connection reusable
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, &StatusError{Code: resp.StatusCode}
+		return resp.StatusCode, nil, &StatusError{Code: resp.StatusCode}
 	}
-	return body, err
+	return resp.StatusCode, body, err
 }

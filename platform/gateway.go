@@ -75,6 +75,7 @@ func (p *Platform) Gateway() (*Gateway, error) {
 		Providers: eventProviders,
 		Links:     p.Links,
 		Files:     edgeFiles,
+		Observer:  p.Observers,
 		Log:       log,
 	})
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/neru-dev/neru/assets"
 	"github.com/neru-dev/neru/delivery"
 	"github.com/neru-dev/neru/instance"
+	"github.com/neru-dev/neru/internal/observe"
 	"github.com/neru-dev/neru/internal/readiness"
 	"github.com/neru-dev/neru/listener"
 	"github.com/neru-dev/neru/queue"
@@ -67,7 +68,11 @@ type Platform struct {
 	// Ready says whether the process can serve, and what it waits for
 	// (/readyz).
 	Ready *readiness.Reporter
-	Log   *slog.Logger
+	// Observers are told of every webhook the gateway answers and every
+	// delivery attempt the worker finishes (metrics, the console's stream);
+	// one may be added at any time.
+	Observers *observe.Fanout
+	Log       *slog.Logger
 
 	closed chan struct{} // closed when the NATS connection is
 }
@@ -96,7 +101,7 @@ func OpenReporting(ctx context.Context, cfg Config, log *slog.Logger, ready *rea
 		_ = rdb.Close()
 		return nil, fmt.Errorf("platform: %w", err)
 	}
-	p := &Platform{Config: cfg, Redis: rdb, NATS: nc, JS: js, Events: events, Ready: ready, Log: log, closed: closed}
+	p := &Platform{Config: cfg, Redis: rdb, NATS: nc, JS: js, Events: events, Ready: ready, Observers: &observe.Fanout{}, Log: log, closed: closed}
 	if err := p.build(); err != nil {
 		p.Close()
 		return nil, err
@@ -145,7 +150,7 @@ func (p *Platform) Worker() (*worker.Worker, error) {
 	cfg.Partitions = p.Config.Partitions
 	cfg.AppNetworks = p.Config.AppNetworks
 	return worker.New(cfg, p.JS, p.Redis, p.Config.Keyspace, p.Instances, p.logger("worker"),
-		worker.WithSessions(p.Sessions))
+		worker.WithSessions(p.Sessions), worker.WithObserver(p.Observers))
 }
 
 // logger is the logger of one part of the platform: every line names the

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/neru-dev/neru/delivery"
+	"github.com/neru-dev/neru/internal/observe"
 	"github.com/neru-dev/neru/session"
 )
 
@@ -356,10 +357,16 @@ func (p *partition) deliver(m *pending) bool {
 			return false
 		}
 		if !admitted {
-			return p.buryRetrying(m, attempt-1, fmt.Sprintf("older than %s while its app did not answer: %s",
-				w.cfg.MaxAge, c.state("").LastError))
+			reason := fmt.Sprintf("older than %s while its app did not answer: %s", w.cfg.MaxAge, c.state("").LastError)
+			if !p.buryRetrying(m, attempt-1, reason) {
+				return false
+			}
+			w.observe(d, attempt-1, 0, observe.Dead, reason, time.Now(), 0)
+			return true
 		}
-		err := w.sendOnce(p.abortCtx, d, attempt)
+		start := time.Now()
+		status, err := w.sendOnce(p.abortCtx, d, attempt)
+		took := time.Since(start)
 		if opened, closed := c.report(probe, err); opened {
 			p.log.Warn("app not answering; circuit open, probing", "instance", d.InstanceID, "err", err)
 		} else if closed {
@@ -368,6 +375,7 @@ func (p *partition) deliver(m *pending) bool {
 		if err == nil {
 			w.metrics.delivered.Add(1)
 			w.record(d, session.StatusDelivered, attempt, nil)
+			w.observe(d, attempt, status, observe.Delivered, "", start, took)
 			p.forgetTries(m)
 			return p.ack(m)
 		}
@@ -375,10 +383,19 @@ func (p *partition) deliver(m *pending) bool {
 			return false
 		}
 		if reason := w.deadReason(err, attempt, time.Since(d.AcceptedAt)); reason != "" {
-			return p.buryRetrying(m, attempt, reason)
+			if !p.buryRetrying(m, attempt, reason) {
+				return false
+			}
+			outcome := observe.Dead
+			if perm := (*PermanentError)(nil); errors.As(err, &perm) {
+				outcome = observe.Refused
+			}
+			w.observe(d, attempt, status, outcome, err.Error(), start, took)
+			return true
 		}
 		w.metrics.retried.Add(1)
 		w.record(d, session.StatusFailed, attempt, err)
+		w.observe(d, attempt, status, observe.Retried, err.Error(), start, took)
 		p.storeTries(m, attempt)
 		p.log.Debug("delivery failed, will retry", "delivery", d.ID, "attempt", attempt, "err", err)
 		if c.isOpen() {

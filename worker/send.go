@@ -24,26 +24,28 @@ type Instances interface {
 	Get(ctx context.Context, id string) (*instance.Instance, error)
 }
 
-func (w *Worker) sendOnce(ctx context.Context, d *delivery.Delivery, attempt int) error {
+// sendOnce makes one attempt and returns the app's HTTP status (0: it gave
+// none) and why it failed.
+func (w *Worker) sendOnce(ctx context.Context, d *delivery.Delivery, attempt int) (int, error) {
 	select {
 	case w.slots <- struct{}{}:
 		defer func() { <-w.slots }()
 	case <-ctx.Done():
-		return ctx.Err()
+		return 0, ctx.Err()
 	}
 	in, err := w.instances.Get(ctx, d.InstanceID)
 	if errors.Is(err, instance.ErrNotFound) {
-		return &PermanentError{Reason: "instance " + d.InstanceID + " no longer exists"}
+		return 0, &PermanentError{Reason: "instance " + d.InstanceID + " no longer exists"}
 	}
 	if err != nil {
-		return fmt.Errorf("%w: %v", errLookup, err)
+		return 0, fmt.Errorf("%w: %v", errLookup, err)
 	}
-	_, err = w.client.Post(ctx, in.BaseURL, d, attempt, 0)
+	status, _, err := w.client.Send(ctx, in.BaseURL, d, attempt, 0)
 	if delivery.Permanent(err) {
 		// The app refused this event, it cannot be sent at all, or the
 		// egress rule refuses the app's address (the reason names the
 		// setting); sending it again will not change that.
-		return &PermanentError{Reason: err.Error()}
+		return status, &PermanentError{Reason: err.Error()}
 	}
-	return err
+	return status, err
 }

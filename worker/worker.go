@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/neru-dev/neru/delivery"
+	"github.com/neru-dev/neru/internal/observe"
 	"github.com/neru-dev/neru/session"
 )
 
@@ -39,6 +40,7 @@ type Worker struct {
 
 	sessions Sessions             // nil: no outcomes recorded, no sweeps
 	outcomes chan session.Outcome // to the recorder; full means dropped
+	observer observe.Observer     // told of every finished attempt; never nil
 }
 
 // Sessions is the session lifecycle a worker drives besides delivering:
@@ -63,6 +65,15 @@ type Option func(*Worker)
 // WithSessions lets the worker record delivery outcomes per session, extend
 // sliding sessions, and sweep expired ones.
 func WithSessions(s Sessions) Option { return func(w *Worker) { w.sessions = s } }
+
+// WithObserver tells o of every delivery attempt that finished.
+func WithObserver(o observe.Observer) Option {
+	return func(w *Worker) {
+		if o != nil {
+			w.observer = o
+		}
+	}
+}
 
 // outcomeBuffer is how many outcomes may wait for the recorder. Past it
 // outcomes are dropped (and counted) rather than slow deliveries down.
@@ -98,6 +109,7 @@ func New(cfg Config, js JetStream, rdb redis.UniversalClient, keyspace string, i
 		cfg: cfg, js: js, rdb: rdb, ks: keyspace, log: log.With("worker", cfg.ID),
 		client: delivery.NewClient(cfg.Timeout, cfg.AppNetworks), instances: instances,
 		slots: make(chan struct{}, cfg.Concurrency), outcomes: make(chan session.Outcome, outcomeBuffer),
+		observer: observe.Discard,
 		circuits: circuits{threshold: cfg.CircuitThreshold, probeMax: cfg.CircuitProbe, m: map[string]*circuit{}},
 	}
 	for _, o := range opts {
@@ -164,6 +176,15 @@ func (w *Worker) record(d *delivery.Delivery, status string, attempt int, err er
 	default:
 		w.metrics.outcomesDropped.Add(1)
 	}
+}
+
+// observe tells the observer of an attempt that finished.
+func (w *Worker) observe(d *delivery.Delivery, attempt, status int, outcome, why string, start time.Time, took time.Duration) {
+	w.observer.Attempt(context.Background(), observe.Attempt{
+		Instance: d.InstanceID, Session: d.SessionID, Delivery: d.ID, Listener: d.ListenerID, Path: d.Path,
+		Kind: d.Kind, Attempt: attempt, Status: status, Outcome: outcome, Err: why, Accepted: d.AcceptedAt,
+		Start: start, Duration: took,
+	})
 }
 
 // recordLoop writes outcomes in batches until stop ends, then writes what
