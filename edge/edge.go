@@ -127,6 +127,7 @@ type Edge struct {
 	d      Deps
 	log    *slog.Logger
 	errors httpx.Table // Errors(), to classify a webhook's outcome
+	outage *outage     // webhooks' backend failures: 503, logged once per outage
 }
 
 // New builds the edge.
@@ -141,7 +142,7 @@ func New(cfg Config, d Deps) (*Edge, error) {
 	if d.Observer == nil {
 		d.Observer = observe.Discard
 	}
-	e := &Edge{cfg: cfg, d: d, log: d.Log}
+	e := &Edge{cfg: cfg, d: d, log: d.Log, outage: &outage{log: d.Log}}
 	e.errors = e.Errors()
 	return e, nil
 }

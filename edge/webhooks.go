@@ -24,7 +24,7 @@ import (
 func (e *Edge) routeWebhooks(g *echo.Group) {
 	for _, p := range e.d.Providers {
 		for _, w := range p.Webhooks {
-			g.POST("/"+w.Path, e.webhook(w.Path, w.Parse))
+			g.POST("/"+w.Path, e.outage.wrap(e.errors, e.webhook(w.Path, w.Parse)))
 		}
 	}
 }

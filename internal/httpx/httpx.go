@@ -45,7 +45,10 @@ func ErrorHandler(log *slog.Logger, mapErr Mapper) echo.HTTPErrorHandler {
 			return
 		}
 		out := classify(err, mapErr)
-		if out.Status >= 500 {
+		// A 503 built as an *Error is a deliberate refusal whose cause the
+		// code returning it logs itself (once per outage, not per request).
+		var deliberate *Error
+		if out.Status >= 500 && !(errors.As(err, &deliberate) && deliberate.Status == http.StatusServiceUnavailable) {
 			log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		}
 		_ = c.JSON(out.Status, out)
