@@ -1,21 +1,22 @@
 package proctest
 
 import (
+	"errors"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/neru-dev/neru/internal/redisproc"
 )
 
-// Redis is a redis-server child process with its data in a directory of
-// its own, so a Restart (or a Kill then Restart) comes back with what it
-// had persisted.
+// Redis is a redis-server child process (internal/redisproc) with its data
+// in a directory of its own, so a Restart (or a Kill then Restart) comes
+// back on the same port with what it had persisted.
 type Redis struct {
-	*Proc
-	Addr string
-	URL  string // redis://Addr
-	Dir  string
+	*redisproc.Server
+	Dir string
 }
 
 // RedisOptions configures StartRedis.
@@ -29,34 +30,34 @@ type RedisOptions struct {
 
 // StartRedis starts redis-server on a free loopback port. redis-server must
 // be on PATH (apt-get install redis-server): its absence fails the test.
+// The server is killed when the test ends, and its output printed if the
+// test failed.
 func StartRedis(t testing.TB, o RedisOptions) *Redis {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
+	dir := t.TempDir()
+	s, err := redisproc.Start(redisproc.Options{Dir: dir, Persist: o.AOF, FsyncAlways: o.AOF, Args: o.Args})
+	if errors.Is(err, redisproc.ErrNotInstalled) {
 		t.Fatalf("proctest: redis-server is not on PATH (apt-get install redis-server)")
 	}
-	port := FreePort(t)
-	dir := t.TempDir()
-	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir, "--save", ""}
-	if o.AOF {
-		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
-	} else {
-		args = append(args, "--appendonly", "no")
+	if err != nil {
+		t.Fatalf("proctest: %v", err)
 	}
-	args = append(args, o.Args...)
-	r := &Redis{Addr: Addr(port), Dir: dir}
-	r.URL = "redis://" + r.Addr
-	r.Proc = Start(t, "redis-"+strconv.Itoa(port), bin, nil, args...)
-	WaitTCP(t, r.Proc, r.Addr, 10*time.Second)
-	return r
+	t.Cleanup(func() {
+		s.Kill()
+		if t.Failed() {
+			t.Logf("---- redis %s output (tail) ----\n%s", s.Addr, s.Output())
+		}
+	})
+	return &Redis{Server: s, Dir: dir}
 }
 
 // Restart restarts the server on the same port and directory and waits
-// until it accepts connections.
+// until it answers.
 func (r *Redis) Restart(t testing.TB) {
 	t.Helper()
-	r.Proc.Restart(t)
-	WaitTCP(t, r.Proc, r.Addr, 10*time.Second)
+	if err := r.Server.Restart(); err != nil {
+		t.Fatalf("proctest: restart redis: %v", err)
+	}
 }
 
 // NATSNode is one nats-server (the embedded server library, run as a child

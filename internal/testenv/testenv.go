@@ -1,6 +1,6 @@
 // Package testenv gives tests real servers: an embedded nats-server with
-// JetStream per call, and a real Redis (REDIS_URL, or a redis-server started on
-// a free port). Tests isolate themselves with unique key prefixes, never with
+// JetStream per call, and a real Redis (REDIS_URL, or a redis-server child
+// process on a free port, started by internal/redisproc). Tests isolate themselves with unique key prefixes, never with
 // FLUSHALL, so they can run in parallel against one Redis.
 //
 // A missing server is a test failure with a message that says how to fix it,
@@ -10,10 +10,8 @@ package testenv
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +23,7 @@ import (
 
 	"github.com/neru-dev/neru/internal/natsx"
 	"github.com/neru-dev/neru/internal/proctest"
+	"github.com/neru-dev/neru/internal/redisproc"
 	"github.com/neru-dev/neru/internal/redisx"
 )
 
@@ -60,7 +59,7 @@ var (
 
 // RedisURL returns the URL of the Redis shared by this test binary: REDIS_URL if
 // set, otherwise a redis-server started on a free port for the life of the
-// process (it is killed when the process exits, see TestMain helpers).
+// process (killed by Main, and by the kernel if the test binary dies).
 func RedisURL(t testing.TB) string {
 	t.Helper()
 	redisOnce.Do(func() { redisURL, redisErr = findRedis() })
@@ -102,37 +101,29 @@ func RedisCluster(t testing.TB) (redis.UniversalClient, string) {
 	return rdb, "t" + uuid.NewString()[:8] + ":"
 }
 
-var redisProc *exec.Cmd
+var (
+	redisProc *redisproc.Server
+	redisDir  string
+)
 
 func findRedis() (string, error) {
 	if u := os.Getenv("REDIS_URL"); u != "" {
 		return u, nil
 	}
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
+	if _, err := exec.LookPath("redis-server"); err != nil {
 		return "", fmt.Errorf("REDIS_URL is unset and redis-server is not on PATH")
 	}
-	port, err := freePort()
+	dir, err := os.MkdirTemp("", "testenv-redis-")
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("start redis-server: %w", err)
+	s, err := redisproc.Start(redisproc.Options{Dir: dir})
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return "", err
 	}
-	redisProc = cmd
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			_ = c.Close()
-			return "redis://" + addr, nil
-		}
-		time.Sleep(20 * time.Millisecond) // polling a port that is not open yet
-	}
-	_ = cmd.Process.Kill()
-	return "", fmt.Errorf("redis-server on %s did not start within 10s", addr)
+	redisProc, redisDir = s, dir
+	return s.URL, nil
 }
 
 // Main wraps testing.M so that a redis-server this package started, and the
@@ -141,20 +132,11 @@ func findRedis() (string, error) {
 func Main(m *testing.M) int {
 	code := m.Run()
 	proctest.Teardown()
-	if redisProc != nil && redisProc.Process != nil {
-		_ = redisProc.Process.Kill()
-		_, _ = redisProc.Process.Wait()
+	if redisProc != nil {
+		redisProc.Kill()
+		_ = os.RemoveAll(redisDir)
 	}
 	return code
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Eventually polls cond every 10ms until it is true or timeout passes, then
