@@ -13,21 +13,26 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/internal/httpx"
 	"github.com/neru-dev/neru/listener"
 )
 
-// Client POSTs deliveries to app routes. It is shared by the workers and by
-// the gateway's synchronous answer path, so both send the same headers and
-// obey the same network guard.
-type Client struct{ http *http.Client }
+// Client POSTs deliveries to app routes. It is shared by the workers, the
+// queue dispatchers and the edge's synchronous answer path, so all send the
+// same headers and signatures and obey the same network guard.
+type Client struct {
+	http   *http.Client
+	signer *Signer
+}
 
 // NewClient returns a Client whose requests give up after timeout. It dials
 // public addresses and the appNetworks the operator allowed
 // (NERU_APP_NETWORKS) only, checked on the resolved IP at dial time so DNS
 // tricks do not get around it; a refusal is an *httpx.RefusedError naming
 // the setting.
-func NewClient(timeout time.Duration, appNetworks []netip.Prefix) *Client {
+// signer, if not nil, signs every request (see Signer).
+func NewClient(timeout time.Duration, appNetworks []netip.Prefix, signer *Signer) *Client {
 	dialer := httpx.AppGuard(appNetworks).Dialer()
 	tr := &http.Transport{
 		DialContext:         dialer.DialContext,
@@ -35,7 +40,7 @@ func NewClient(timeout time.Duration, appNetworks []netip.Prefix) *Client {
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     90 * time.Second,
 	}
-	return &Client{http: &http.Client{Transport: tr, Timeout: timeout}}
+	return &Client{http: &http.Client{Transport: tr, Timeout: timeout}, signer: signer}
 }
 
 // StatusError is a non-2xx answer from the app.
@@ -90,17 +95,17 @@ func NotAnswering(err error) bool {
 	return true // transport: refused, reset, timed out, DNS
 }
 
-// Post sends d to baseURL/<d.Path> once and returns the app's body (at most
-// maxBody bytes) on a 2xx, or a *StatusError.
-func (c *Client) Post(ctx context.Context, baseURL string, d *Delivery, attempt int, maxBody int64) ([]byte, error) {
-	_, body, err := c.Send(ctx, baseURL, d, attempt, maxBody)
+// Post sends d to in's base URL + d.Path once, signed, and returns the
+// app's body (at most maxBody bytes) on a 2xx, or a *StatusError.
+func (c *Client) Post(ctx context.Context, in *instance.Instance, d *Delivery, attempt int, maxBody int64) ([]byte, error) {
+	_, body, err := c.Send(ctx, in, d, attempt, maxBody)
 	return body, err
 }
 
 // Send is Post that also returns the app's HTTP status (0 when it gave
 // none: timeout, connection refused), for callers that report it.
-func (c *Client) Send(ctx context.Context, baseURL string, d *Delivery, attempt int, maxBody int64) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, listener.JoinPath(baseURL, d.Path), bytes.NewReader(d.Body))
+func (c *Client) Send(ctx context.Context, in *instance.Instance, d *Delivery, attempt int, maxBody int64) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, listener.JoinPath(in.BaseURL, d.Path), bytes.NewReader(d.Body))
 	if err != nil {
 		return 0, nil, fmt.Errorf("%w: %v", ErrUnsendable, err)
 	}
@@ -114,6 +119,9 @@ func (c *Client) Send(ctx context.Context, baseURL string, d *Delivery, attempt 
 	req.Header.Set(HeaderSession, d.SessionID)
 	req.Header.Set(HeaderDelivery, d.ID)
 	req.Header.Set(HeaderAttempt, strconv.Itoa(attempt))
+	if c.signer != nil {
+		c.signer.Sign(ctx, in, req.Header, d.ID, d.Body)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, nil, err

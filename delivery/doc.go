@@ -24,4 +24,9 @@
 // NERU_EVENTS with the same Neru-Delivery-Id and session, under Nats-Msg-Id
 // "<delivery id>:replay:<dlq seq>" (the original id may still be inside the
 // duplicate window), then deletes it from NERU_DLQ.
+//
+// Every request to an app is signed by one Signer per process (sign.go): an
+// RS256 JWT per instance, minted once and reused for four minutes, and a
+// Standard Webhooks webhook-signature per request with the instance's
+// delivery secrets (instance.DeliverySecret).
 package delivery

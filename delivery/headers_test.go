@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/internal/httpx"
 )
 
@@ -39,7 +40,7 @@ func TestExtraHeaders(t *testing.T) {
 	var hdr http.Header
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hdr = r.Header }))
 	defer srv.Close()
-	if _, err := NewClient(time.Second, httpx.Loopback).Post(context.Background(), srv.URL, got, 1, 0); err != nil {
+	if _, err := NewClient(time.Second, httpx.Loopback, nil).Post(context.Background(), &instance.Instance{ID: "inst", BaseURL: srv.URL}, got, 1, 0); err != nil {
 		t.Fatal(err)
 	}
 	if hdr.Get("X-Neru-Scheduler-RequestHash") != "abc" || hdr.Get(HeaderSession) != "s1" || hdr.Get(HeaderDelivery) != "d1" {
@@ -49,7 +50,7 @@ func TestExtraHeaders(t *testing.T) {
 	// Without the app's network listed, the same request is refused at dial
 	// time, and the error names the setting that would allow it.
 	hdr = nil
-	_, err = NewClient(time.Second, nil).Post(context.Background(), srv.URL, got, 1, 0)
+	_, err = NewClient(time.Second, nil, nil).Post(context.Background(), &instance.Instance{ID: "inst", BaseURL: srv.URL}, got, 1, 0)
 	var re *httpx.RefusedError
 	if !errors.As(err, &re) || !strings.Contains(err.Error(), "NERU_APP_NETWORKS") || hdr != nil {
 		t.Fatalf("loopback app without NERU_APP_NETWORKS: err %v, app got %v", err, hdr)

@@ -12,7 +12,9 @@
 //     forged or expired is 403, a file or instance gone since is 404.
 //
 // A webhook resolves its instance by application id (404
-// unknown_application), is parsed by its provider, and is answered as the
+// unknown_application); for an instance with signature secrets it must
+// carry Vonage's HS256 JWT (signature.go, else 401 bad_signature, counted,
+// nothing published); it is then parsed by its provider, and is answered as the
 // parser says (providers.Mode). A streamed webhook is acknowledged only
 // after JetStream stored its deliveries (router.Route), so a provider
 // retries whatever we could not store; while NATS is disconnected it is a

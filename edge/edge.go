@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -31,6 +33,12 @@ type Config struct {
 	// deliveries; past it the webhook gets a 503 and the provider retries.
 	PublishTimeout time.Duration // default 5s
 	FallbackNCCO   string        // default DefaultFallbackNCCO
+	// SignatureWindow is how far a signed webhook's iat may be from now
+	// (NERU_WEBHOOK_SIGNATURE_WINDOW); default 5m.
+	SignatureWindow time.Duration
+	// WarnUnsigned logs once per instance that accepts unsigned webhooks
+	// (the production gateway; not `neru dev`).
+	WarnUnsigned bool
 }
 
 func (c *Config) setDefaults() {
@@ -45,6 +53,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.FallbackNCCO == "" {
 		c.FallbackNCCO = DefaultFallbackNCCO
+	}
+	if c.SignatureWindow == 0 {
+		c.SignatureWindow = 5 * time.Minute
 	}
 }
 
@@ -79,7 +90,7 @@ type Router interface {
 // on a 2xx, or a *delivery.StatusError (delivery.Client). It must be safe
 // for concurrent use.
 type AppClient interface {
-	Post(ctx context.Context, baseURL string, d *delivery.Delivery, attempt int, maxBody int64) ([]byte, error)
+	Post(ctx context.Context, in *instance.Instance, d *delivery.Delivery, attempt int, maxBody int64) ([]byte, error)
 }
 
 // Bus reports whether the event bus is reachable now; while it is not,
@@ -128,7 +139,13 @@ type Edge struct {
 	log    *slog.Logger
 	errors httpx.Table // Errors(), to classify a webhook's outcome
 	outage *outage     // webhooks' backend failures: 503, logged once per outage
+
+	unsigned      sync.Map     // instance ids already warned about accepting unsigned webhooks
+	badSignatures atomic.Int64 // webhooks refused 401 bad_signature
 }
+
+// BadSignatures is how many webhooks were refused for their signature.
+func (e *Edge) BadSignatures() int64 { return e.badSignatures.Load() }
 
 // New builds the edge.
 func New(cfg Config, d Deps) (*Edge, error) {

@@ -19,8 +19,9 @@ import (
 )
 
 // routeWebhooks serves every provider's webhooks under
-// /webhooks/<application id>/. Signature verification goes here, as a
-// middleware of this group, when it comes.
+// /webhooks/<application id>/. An instance with signature secrets gets only
+// webhooks Vonage signed (signature.go); the check runs on the raw body,
+// after the instance is known and before anything is parsed or published.
 func (e *Edge) routeWebhooks(g *echo.Group) {
 	for _, p := range e.d.Providers {
 		for _, w := range p.Webhooks {
@@ -54,6 +55,9 @@ func (e *Edge) handleWebhook(c echo.Context, parse func([]byte) (*router.Event, 
 		return err
 	}
 	ob.Instance = in.ID
+	if err := e.verifySignature(c.Request(), in, body, time.Now()); err != nil {
+		return err
+	}
 	ev, mode, err := parse(body)
 	if err != nil {
 		return err
@@ -195,7 +199,7 @@ func (e *Edge) syncCall(ctx context.Context, in *instance.Instance, ev *router.E
 	d := router.Deliveries(in.ID, ev, []*listener.Listener{l}, time.Now())[0]
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.AnswerTimeout)
 	defer cancel()
-	body, err := e.d.App.Post(ctx, in.BaseURL, d, 1, e.cfg.MaxBody)
+	body, err := e.d.App.Post(ctx, in, d, 1, e.cfg.MaxBody)
 	if err != nil {
 		return nil, err
 	}

@@ -14,4 +14,9 @@
 // seconds); see Store.Get. A create that fails after claiming the
 // application id gives the claim back; if that fails too, it is logged at
 // warn with the key (WithLogger).
+//
+// The record also holds the instance's secrets (secrets.go): webhook
+// signature secrets and delivery signing secrets. The Instance's own JSON,
+// which the admin API answers, never carries them; only the stored record
+// does.
 package instance

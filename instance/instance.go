@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -57,7 +58,19 @@ type Instance struct {
 	// replayed (it then goes first) or discarded. See package worker.
 	OnDead    string    `json:"onDead,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
+
+	// SignatureSecrets verify the instance's provider webhooks (Vonage's
+	// HS256 JWT); any one verifies, so a secret can be rotated. Empty:
+	// unsigned webhooks are accepted. Stored with the record, never written
+	// by the Instance's own JSON (admin responses show fingerprints).
+	SignatureSecrets []string `json:"-"`
+	// DeliverySecrets sign every request to the app (secrets.go); the
+	// first is current. Generated at creation; never in the Instance's JSON.
+	DeliverySecrets []DeliverySecret `json:"-"`
 }
+
+// MaxSignatureSecrets bounds the secrets an instance may hold at once.
+const MaxSignatureSecrets = 5
 
 // What a dead delivery does to its session (Instance.OnDead).
 const (
@@ -97,7 +110,22 @@ func (in *Instance) Validate() error {
 			return fmt.Errorf("%w: publicKey: %v", ErrInvalid, err)
 		}
 	}
+	if err := in.validateSignatureSecrets(); err != nil {
+		return err
+	}
 	return in.validateSettings()
+}
+
+func (in *Instance) validateSignatureSecrets() error {
+	if len(in.SignatureSecrets) > MaxSignatureSecrets {
+		return fmt.Errorf("%w: at most %d signatureSecrets", ErrInvalid, MaxSignatureSecrets)
+	}
+	for _, s := range in.SignatureSecrets {
+		if len(s) < 8 || len(s) > 512 {
+			return fmt.Errorf("%w: a signature secret has 8 to 512 characters", ErrInvalid)
+		}
+	}
+	return nil
 }
 
 func (in *Instance) validateSettings() error {
@@ -201,7 +229,10 @@ func (s *Store) Create(ctx context.Context, in *Instance) error {
 	if in.CreatedAt.IsZero() {
 		in.CreatedAt = time.Now().UTC()
 	}
-	rec, err := json.Marshal(in)
+	if len(in.DeliverySecrets) == 0 {
+		in.DeliverySecrets = []DeliverySecret{{Secret: NewDeliverySecret()}}
+	}
+	rec, err := encodeRecord(in)
 	if err != nil {
 		return err
 	}
@@ -263,8 +294,8 @@ func (s *Store) load(ctx context.Context, ck string, resolve func() (string, err
 	if err != nil {
 		return nil, fmt.Errorf("instance: get %s: %w", id, err)
 	}
-	in := new(Instance)
-	if err := json.Unmarshal(raw, in); err != nil {
+	in, err := decodeRecord(raw)
+	if err != nil {
 		return nil, fmt.Errorf("instance: decode %s: %w", id, err)
 	}
 	s.cache.Put(ck, in)
@@ -298,6 +329,12 @@ type Settings struct {
 	SessionIdle *Duration `json:"sessionIdle,omitempty"`
 	MaxSessions *int      `json:"maxSessions,omitempty"`
 	OnDead      *string   `json:"onDead,omitempty"`
+	// SignatureSecrets replaces the webhook signature secrets (an empty
+	// list removes them all).
+	SignatureSecrets *[]string `json:"signatureSecrets,omitempty"`
+	// RotateDeliverySecret makes a new delivery secret current; the old
+	// ones keep signing for this long (their overlap). Nil: no rotation.
+	RotateDeliverySecret *time.Duration `json:"-"`
 }
 
 // Update applies settings to an instance and returns the result. Other
@@ -317,10 +354,19 @@ func (s *Store) Update(ctx context.Context, id string, set Settings) (*Instance,
 	if set.OnDead != nil {
 		in.OnDead = *set.OnDead
 	}
+	if set.SignatureSecrets != nil {
+		in.SignatureSecrets = slices.Clone(*set.SignatureSecrets)
+	}
+	if set.RotateDeliverySecret != nil {
+		in.DeliverySecrets = rotate(in.DeliverySecrets, time.Now().Add(*set.RotateDeliverySecret))
+	}
 	if err := in.validateSettings(); err != nil {
 		return nil, err
 	}
-	rec, err := json.Marshal(&in)
+	if err := in.validateSignatureSecrets(); err != nil {
+		return nil, err
+	}
+	rec, err := encodeRecord(&in)
 	if err != nil {
 		return nil, err
 	}

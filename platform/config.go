@@ -83,6 +83,7 @@ func FromEnv() (Config, error) {
 	str("NERU_DEV_INSTANCE", &c.Gateway.DevInstanceID)
 	str("NERU_FALLBACK_NCCO", &c.Gateway.FallbackNCCO)
 	dur("NERU_ANSWER_TIMEOUT", &c.Gateway.AnswerTimeout)
+	dur("NERU_WEBHOOK_SIGNATURE_WINDOW", &c.Gateway.SignatureWindow)
 	str("NERU_VONAGE_API_URL", &c.Gateway.VonageAPIURL)
 	str("NERU_VONAGE_KEYS_DIR", &c.Gateway.VonageKeysDir)
 	if v, ok := os.LookupEnv("NERU_VONAGE_API_HOSTS"); ok {

@@ -66,7 +66,7 @@ func (p *Platform) Gateway() (*Gateway, error) {
 		Instances: p.Instances,
 		Router:    p.Router,
 		// The answer timeout bounds each call through its context.
-		App: delivery.NewClient(0, p.Config.AppNetworks),
+		App: delivery.NewClient(0, p.Config.AppNetworks, p.Signer),
 		Bus: p.NATS,
 		Checks: []edge.Check{
 			{Code: "redis_unavailable", Message: "redis does not answer", Ready: redisReady(p.Redis)},

@@ -30,7 +30,10 @@ type GatewayConfig struct {
 	AdminToken string
 	// DevInstanceID is the instance that SDK calls without a JWT act as,
 	// provided it is marked Unauthenticated and the call comes from loopback.
-	DevInstanceID   string
+	DevInstanceID string
+	// SignatureWindow is NERU_WEBHOOK_SIGNATURE_WINDOW: how old (or early) a
+	// signed webhook's iat may be; default 5m.
+	SignatureWindow time.Duration
 	ShutdownTimeout time.Duration // default 10s
 	LogsKept        int64         // log submissions kept per instance; default 1000
 
@@ -127,7 +130,8 @@ func defaultPublicURL(addr string) string {
 }
 
 func (c *GatewayConfig) edge() edge.Config {
-	return edge.Config{MaxBody: c.MaxBody, AnswerTimeout: c.AnswerTimeout, PublishTimeout: c.PublishTimeout, FallbackNCCO: c.FallbackNCCO}
+	return edge.Config{MaxBody: c.MaxBody, AnswerTimeout: c.AnswerTimeout, PublishTimeout: c.PublishTimeout, FallbackNCCO: c.FallbackNCCO,
+		SignatureWindow: c.SignatureWindow, WarnUnsigned: c.DevInstanceID == ""}
 }
 
 func (c *GatewayConfig) sdkapi() sdkapi.Config {

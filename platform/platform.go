@@ -72,7 +72,10 @@ type Platform struct {
 	// delivery attempt the worker finishes (metrics, the console's stream);
 	// one may be added at any time.
 	Observers *observe.Fanout
-	Log       *slog.Logger
+	// Signer signs every request to apps with VonageKeys' key (a JWT) and the
+	// instance's delivery secrets (webhook-signature).
+	Signer *delivery.Signer
+	Log    *slog.Logger
 
 	closed chan struct{} // closed when the NATS connection is
 }
@@ -141,6 +144,13 @@ func (p *Platform) build() error {
 	if cfg.Gateway.VonageKeysDir != "" {
 		p.VonageKeys = sdkapi.NewKeyDir(cfg.Gateway.VonageKeysDir)
 	}
+	// One signer for every request to apps, so each instance's JWT is minted
+	// once per process, not once per client.
+	var keys delivery.Keys
+	if p.VonageKeys != nil {
+		keys = p.VonageKeys
+	}
+	p.Signer = delivery.NewSigner(keys, p.logger("signing"))
 	return nil
 }
 
@@ -149,6 +159,7 @@ func (p *Platform) Worker() (*worker.Worker, error) {
 	cfg := p.Config.Worker
 	cfg.Partitions = p.Config.Partitions
 	cfg.AppNetworks = p.Config.AppNetworks
+	cfg.Signer = p.Signer
 	return worker.New(cfg, p.JS, p.Redis, p.Config.Keyspace, p.Instances, p.logger("worker"),
 		worker.WithSessions(p.Sessions), worker.WithObserver(p.Observers))
 }

@@ -20,6 +20,6 @@ func (p *Platform) Queues() (*queue.Dispatcher, error) {
 	if w.ID != "" {
 		id = "q-" + w.ID
 	}
-	return queue.NewDispatcher(queue.Config{ID: id, Timeout: w.Timeout, DrainTime: w.DrainTime, AppNetworks: p.Config.AppNetworks},
+	return queue.NewDispatcher(queue.Config{ID: id, Timeout: w.Timeout, DrainTime: w.DrainTime, AppNetworks: p.Config.AppNetworks, Signer: p.Signer},
 		p.QueueStore, p.Instances, p.logger("queues"))
 }

@@ -39,6 +39,8 @@ type Config struct {
 	// AppNetworks are the non-public networks items may be delivered to
 	// (the worker's, NERU_APP_NETWORKS).
 	AppNetworks []netip.Prefix
+	// Signer signs every item sent to the app (the worker's). Nil: unsigned.
+	Signer *delivery.Signer
 }
 
 func (c *Config) setDefaults() {
@@ -108,7 +110,7 @@ func NewDispatcher(cfg Config, store *Store, instances Instances, log *slog.Logg
 	}
 	d := &Dispatcher{
 		cfg: cfg, store: store, instances: instances, log: log.With("dispatcher", cfg.ID),
-		client: delivery.NewClient(cfg.Timeout, cfg.AppNetworks),
+		client: delivery.NewClient(cfg.Timeout, cfg.AppNetworks, cfg.Signer),
 		loops:  map[Ref]*loop{},
 	}
 	d.members = lease.NewMembers(store.rdb, store.membersKey(), cfg.ID, cfg.LeaseTTL)
@@ -324,7 +326,7 @@ func (d *Dispatcher) post(ctx context.Context, r Ref, it *item) error {
 	if err != nil {
 		return err
 	}
-	_, err = d.client.Post(ctx, in.BaseURL, &delivery.Delivery{
+	_, err = d.client.Post(ctx, in, &delivery.Delivery{
 		ID:         ItemID(r, it.gen, it.id),
 		InstanceID: r.Instance,
 		SessionID:  it.callback.SessionID,

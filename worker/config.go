@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/netip"
 	"time"
+
+	"github.com/neru-dev/neru/delivery"
 )
 
 // Config tunes a worker. Zero values take the defaults in setDefaults.
@@ -37,6 +39,9 @@ type Config struct {
 	// (NERU_APP_NETWORKS); everything else non-public is refused at dial
 	// time (SSRF guard). `neru dev` allows loopback.
 	AppNetworks []netip.Prefix
+	// Signer signs every request to the app (JWT, webhook-signature); the
+	// platform builds one. Nil: requests go unsigned.
+	Signer *delivery.Signer
 }
 
 func (c *Config) setDefaults() {

@@ -102,7 +102,7 @@ func TestUnsendableRequestIsPermanent(t *testing.T) {
 	defer srv.Close()
 	d := &delivery.Delivery{ID: "d", InstanceID: "i", SessionID: "s", Path: "/on", Body: []byte(`{}`),
 		Headers: map[string]string{"X-Bad": "a\r\nb"}}
-	_, err := delivery.NewClient(time.Second, httpx.Loopback).Post(context.Background(), srv.URL, d, 1, 0)
+	_, err := delivery.NewClient(time.Second, httpx.Loopback, nil).Post(context.Background(), &instance.Instance{ID: "i", BaseURL: srv.URL}, d, 1, 0)
 	if !delivery.Permanent(err) {
 		t.Fatalf("invalid header value: %v, want a permanent error", err)
 	}

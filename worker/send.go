@@ -40,7 +40,7 @@ func (w *Worker) sendOnce(ctx context.Context, d *delivery.Delivery, attempt int
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", errLookup, err)
 	}
-	status, _, err := w.client.Send(ctx, in.BaseURL, d, attempt, 0)
+	status, _, err := w.client.Send(ctx, in, d, attempt, 0)
 	if delivery.Permanent(err) {
 		// The app refused this event, it cannot be sent at all, or the
 		// egress rule refuses the app's address (the reason names the

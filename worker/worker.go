@@ -107,7 +107,7 @@ func New(cfg Config, js JetStream, rdb redis.UniversalClient, keyspace string, i
 	}
 	w := &Worker{
 		cfg: cfg, js: js, rdb: rdb, ks: keyspace, log: log.With("worker", cfg.ID),
-		client: delivery.NewClient(cfg.Timeout, cfg.AppNetworks), instances: instances,
+		client: delivery.NewClient(cfg.Timeout, cfg.AppNetworks, cfg.Signer), instances: instances,
 		slots: make(chan struct{}, cfg.Concurrency), outcomes: make(chan session.Outcome, outcomeBuffer),
 		observer: observe.Discard,
 		circuits: circuits{threshold: cfg.CircuitThreshold, probeMax: cfg.CircuitProbe, m: map[string]*circuit{}},

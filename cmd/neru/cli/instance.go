@@ -73,6 +73,19 @@ type instanceView struct {
 	MaxSessions     int       `json:"maxSessions,omitempty"`
 	OnDead          string    `json:"onDead,omitempty"`
 	CreatedAt       time.Time `json:"createdAt,omitzero"`
+	// SignatureSecrets are sent on create; answers carry fingerprints.
+	SignatureSecrets      []string `json:"signatureSecrets,omitempty"`
+	SignatureFingerprints []string `json:"signatureSecretFingerprints,omitempty"`
+	// DeliverySigningSecret is in the answer of create and rotate only.
+	DeliverySigningSecret string `json:"deliverySigningSecret,omitempty"`
+}
+
+// printDeliverySecret shows the delivery signing secret the one time the
+// gateway returns it.
+func printDeliverySecret(w io.Writer, out instanceView) {
+	if out.DeliverySigningSecret != "" {
+		fmt.Fprintf(w, "delivery signing secret (shown once; the app verifies webhook-signature with it):\n  %s\n", out.DeliverySigningSecret)
+	}
 }
 
 // instanceCmd manages instances; only --gateway is shared.
@@ -101,6 +114,10 @@ func instanceCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "created instance %s (application %s → %s)\n", out.ID, out.ApplicationID, out.BaseURL)
+			if n := len(out.SignatureFingerprints); n > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "webhooks must be signed (%d signature secrets: %s)\n", n, strings.Join(out.SignatureFingerprints, ", "))
+			}
+			printDeliverySecret(cmd.OutOrStdout(), out)
 			return nil
 		},
 	}
@@ -112,6 +129,7 @@ func instanceCmd() *cobra.Command {
 	fs.StringVar(&keyFile, "public-key-file", "", "PEM file of the RSA public key the app's SDK signs with")
 	fs.StringVar(&in.SessionIdle, "session-idle", "", "sliding session expiry: sessions end this long after their last use (e.g. 30m); default fixed expiry")
 	fs.IntVar(&in.MaxSessions, "max-sessions", 0, "cap on live sessions; new ones past it are refused (429); 0 = no cap")
+	fs.StringArrayVar(&in.SignatureSecrets, "signature-secret", nil, "Vonage signature secret that signs this instance's webhooks (repeatable: any one verifies); unset accepts unsigned webhooks")
 
 	list := &cobra.Command{
 		Use:   "list",
@@ -137,6 +155,8 @@ func instanceCmd() *cobra.Command {
 
 	var idle, onDead string
 	var maxSessions int
+	var sigSecrets []string
+	var noSigSecrets bool
 	update := &cobra.Command{
 		Use:     "update <id> [--session-idle D] [--max-sessions N] [--on-dead skip|hold]",
 		Short:   "change an instance's session expiry and cap, and what a dead delivery does to its session",
@@ -153,6 +173,9 @@ func instanceCmd() *cobra.Command {
 			if onDead != "" {
 				set["onDead"] = onDead
 			}
+			if len(sigSecrets) > 0 || noSigSecrets {
+				set["signatureSecrets"] = append([]string{}, sigSecrets...)
+			}
 			var out instanceView
 			if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodPatch, "/instances/"+args[0], set, &out); err != nil {
 				return err
@@ -165,14 +188,34 @@ func instanceCmd() *cobra.Command {
 			if out.OnDead != "" {
 				dead = out.OnDead
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "instance %s: %s, max sessions %d (0 = no cap), on dead: %s\n", out.ID, idleText,
-				out.MaxSessions, dead)
+			fmt.Fprintf(cmd.OutOrStdout(), "instance %s: %s, max sessions %d (0 = no cap), on dead: %s, %d webhook signature secrets\n", out.ID, idleText,
+				out.MaxSessions, dead, len(out.SignatureFingerprints))
 			return nil
 		},
 	}
 	update.Flags().StringVar(&idle, "session-idle", "", "sliding session expiry (e.g. 30m); 0 switches back to fixed expiry")
 	update.Flags().IntVar(&maxSessions, "max-sessions", -1, "cap on live sessions; 0 = no cap; unset keeps it")
 	update.Flags().StringVar(&onDead, "on-dead", "", "what a dead delivery does to its session: skip (later ones flow on) or hold (they wait until it is replayed or discarded)")
+	update.Flags().StringArrayVar(&sigSecrets, "signature-secret", nil, "replace the webhook signature secrets (repeatable: list the new and the previous one while rotating)")
+	update.Flags().BoolVar(&noSigSecrets, "no-signature-secrets", false, "remove every webhook signature secret (unsigned webhooks are accepted again)")
+
+	var overlap time.Duration
+	rotate := &cobra.Command{
+		Use:     "rotate-delivery-secret <id> [--overlap 24h]",
+		Short:   "make a new delivery signing secret; the old one keeps signing during the overlap",
+		Example: "  neru instance rotate-delivery-secret shop --overlap 1h",
+		Args:    exactArgs("<id>"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out instanceView
+			path := "/instances/" + args[0] + "/delivery-signing-secret/rotate?overlap=" + overlap.String()
+			if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodPost, path, nil, &out); err != nil {
+				return err
+			}
+			printDeliverySecret(cmd.OutOrStdout(), out)
+			return nil
+		},
+	}
+	rotate.Flags().DurationVar(&overlap, "overlap", 24*time.Hour, "how long the previous secret keeps signing too")
 
 	del := &cobra.Command{
 		Use:   "delete <id>",
@@ -186,5 +229,5 @@ func instanceCmd() *cobra.Command {
 			return nil
 		},
 	}
-	return group(c, create, list, update, del)
+	return group(c, create, list, update, rotate, del)
 }

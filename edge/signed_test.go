@@ -1,0 +1,71 @@
+package edge_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/neru-dev/neru/instance"
+)
+
+// An instance with signature secrets takes only webhooks Vonage signed:
+// anything else is 401 bad_signature and nothing is published.
+func TestSignedWebhooks(t *testing.T) {
+	h := start(t)
+	h.listen("cb-1", "s-1", "CALL-9")
+	secrets := []string{"new-signature-secret", "old-signature-secret"}
+	if _, err := h.p.Instances.Update(context.Background(), "shop", instance.Settings{SignatureSecrets: &secrets}); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"uuid":"CALL-9","status":"answered"}`
+	sum := sha256.Sum256([]byte(body))
+	sign := func(secret string, iat time.Time, hash string) string {
+		tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iat": iat.Unix(), "payload_hash": hash}).SignedString([]byte(secret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "Bearer " + tok
+	}
+	post := func(auth string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, h.public.URL+"/webhooks/app-1/voice/event", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	good := hex.EncodeToString(sum[:])
+	for name, auth := range map[string]string{
+		"unsigned":      "",
+		"wrong secret":  sign("not-the-secret-at-all", time.Now(), good),
+		"body tampered": sign("new-signature-secret", time.Now(), hex.EncodeToString(make([]byte, 32))),
+		"stale":         sign("new-signature-secret", time.Now().Add(-time.Hour), good),
+	} {
+		status, out := post(auth)
+		if status != http.StatusUnauthorized || !strings.Contains(out, `"code":"bad_signature"`) || strings.Contains(out, "secret\"") {
+			t.Errorf("%s: %d %s", name, status, out)
+		}
+	}
+	if h.stored() != 0 {
+		t.Fatalf("refused webhooks were published: %d", h.stored())
+	}
+	if status, out := post(sign("old-signature-secret", time.Now(), good)); status != http.StatusOK {
+		t.Fatalf("signed with the previous secret: %d %s", status, out)
+	}
+	if h.stored() != 1 {
+		t.Fatalf("stream holds %d, want the one signed webhook", h.stored())
+	}
+}
