@@ -71,3 +71,16 @@ func TestUnknownInstanceIs404(t *testing.T) {
 		}
 	}
 }
+
+// Without NERU_ASSETS_DIR the admin listing answers as the SDK endpoint
+// does: 503 assets_disabled.
+func TestAssetsDisabled(t *testing.T) {
+	r := httptest.NewRequest(http.MethodGet, "/admin/v1/instances/shop/assets", nil)
+	r.RemoteAddr = "127.0.0.1:1"
+	rec := httptest.NewRecorder()
+	serve("").ServeHTTP(rec, r)
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"code":"assets_disabled"`) ||
+		!strings.Contains(rec.Body.String(), "NERU_ASSETS_DIR") {
+		t.Errorf("%d %s, want 503 assets_disabled naming NERU_ASSETS_DIR", rec.Code, rec.Body)
+	}
+}

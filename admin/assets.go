@@ -22,8 +22,7 @@ type adminAssetInfo struct {
 // (`neru assets ls`): an instance's files, as its app's list() sees them.
 func (a *Admin) listAssets(c echo.Context) error {
 	if a.d.Files == nil {
-		return httpx.Errorf(http.StatusServiceUnavailable, "assets_disabled",
-			"vonage-assets is not configured on this platform (set NERU_ASSETS_DIR)")
+		return assets.ErrDisabled
 	}
 	ctx := c.Request().Context()
 	in, err := a.instance(c)

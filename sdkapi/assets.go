@@ -23,9 +23,6 @@ import (
 // maxUploadParts caps the files of one upload.
 const maxUploadParts = 1000
 
-var errAssetsDisabled = httpx.Errorf(http.StatusServiceUnavailable, "assets_disabled",
-	"vonage-assets is not configured on this platform (set NERU_ASSETS_DIR)")
-
 func (a *API) assetsAdapter() adapter {
 	return adapter{name: assets.Provider, serve: a.serveAssets, errors: assets.HTTPErrors}
 }
@@ -34,7 +31,7 @@ func (a *API) assetsAdapter() adapter {
 // routes whose files belong to the authenticated instance.
 func (a *API) serveAssets(c echo.Context, inst *instance.Instance) error {
 	if a.d.Files == nil {
-		return errAssetsDisabled
+		return assets.ErrDisabled
 	}
 	r := c.Request()
 	switch r.Method + " " + strings.TrimRight(r.URL.Path, "/") {
