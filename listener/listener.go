@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/neru-dev/neru/session"
 )
 
 // Any is the wildcard part of an index key: a listener registered without a
@@ -39,6 +41,9 @@ func Key(parts ...string) string { return strings.Join(parts, "|") }
 func (l *Listener) Validate() error {
 	if l.ID == "" || len(l.ID) > 128 || strings.ContainsAny(l.ID, "{}|\r\n ") {
 		return fmt.Errorf("%w: callback id must be 1-128 characters without spaces, braces or |", ErrInvalid)
+	}
+	if err := session.ValidateID(l.SessionID); err != nil {
+		return fmt.Errorf("%w: callback sessionId: %v", ErrInvalid, err)
 	}
 	if err := ValidatePath(l.Path); err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/neru-dev/neru/internal/redisx"
 	"github.com/neru-dev/neru/internal/ttlcache"
+	"github.com/neru-dev/neru/session"
 )
 
 // Store keeps listeners and their indexes in Redis. It is safe for
@@ -68,7 +69,9 @@ func NewStore(rdb redis.UniversalClient, keyspace string, opts ...Option) *Store
 
 func (s *Store) recKey(inst, id string) string    { return s.ks + "l:{" + inst + ":" + id + "}" }
 func (s *Store) indexKey(inst, key string) string { return s.ks + "ix:{" + inst + "|" + key + "}" }
-func (s *Store) sessKey(inst, sess string) string { return s.ks + "ls:{" + inst + ":" + sess + "}" }
+func (s *Store) sessKey(inst, sess string) string {
+	return s.ks + "ls:{" + inst + ":" + session.KeyPart(sess) + "}"
+}
 func (s *Store) instKey(inst string) string       { return s.ks + "li:{" + inst + "}" }
 func (s *Store) dedupKey(inst, key string) string { return s.ks + "ld:{" + inst + "|" + key + "}" }
 

@@ -117,9 +117,9 @@ func (p *Platform) build() error {
 	cfg, rdb, ks := p.Config, p.Redis, p.Config.Keyspace
 	p.Instances = instance.NewStore(rdb, ks, instance.WithLogger(p.logger("instances")))
 	p.Listeners = listener.NewStore(rdb, ks, listener.WithLogger(p.logger("listeners")))
-	p.Sessions, p.State = newSessions(rdb, cfg, p.Instances, p.Listeners)
 	p.ScheduleStore = scheduler.NewStore(rdb, ks, 0)
 	p.QueueStore = queue.NewStore(rdb, ks, queue.Limits{})
+	p.Sessions, p.State = newSessions(rdb, cfg, p.Instances, p.Listeners, p.ScheduleStore, p.QueueStore)
 	p.DLQ = delivery.NewDLQ(p.JS, p.Events)
 	p.Logs = applogs.NewStore(rdb, ks, cfg.Gateway.LogsKept)
 	p.Router = router.New(p.Listeners, p.Sessions, p.Events)

@@ -9,14 +9,17 @@ import (
 
 	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/listener"
+	"github.com/neru-dev/neru/queue"
+	"github.com/neru-dev/neru/scheduler"
 	"github.com/neru-dev/neru/session"
 	"github.com/neru-dev/neru/state"
 )
 
-// newSessions builds the session and state stores, with the lifecycle wired: instance
-// policies (sliding expiry, session cap), and the listeners and state that a
-// session's end removes.
-func newSessions(rdb redis.UniversalClient, cfg Config, instances *instance.Store, listeners *listener.Store) (*session.Store, *state.Store) {
+// newSessions builds the session and state stores, with the lifecycle wired:
+// instance policies (sliding expiry, session cap), and the listeners,
+// schedules, queues and state that a session's end removes.
+func newSessions(rdb redis.UniversalClient, cfg Config, instances *instance.Store, listeners *listener.Store,
+	schedules *scheduler.Store, queues *queue.Store) (*session.Store, *state.Store) {
 	var sessions *session.Store
 	// The state store asks the session store when a session ends; the
 	// session store asks the state store to move or drop a session's state.
@@ -25,7 +28,9 @@ func newSessions(rdb redis.UniversalClient, cfg Config, instances *instance.Stor
 	}))
 	sessions = session.NewStore(rdb, cfg.Keyspace, cfg.SessionTTL,
 		session.WithPolicies(instancePolicies(instances)),
-		session.WithListeners(listeners),
+		session.WithRemover("listeners", listeners),
+		session.WithRemover("schedules", schedules),
+		session.WithRemover("queues", queues),
 		session.WithState(st))
 	return sessions, st
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/neru-dev/neru/listener"
+	"github.com/neru-dev/neru/session"
 )
 
 // Limits of a Store. Zero values take the defaults.
@@ -70,8 +71,31 @@ func (k keys) all() []string {
 }
 
 func (s *Store) namesKey(instanceID string) string { return s.ks + "q:{" + instanceID + "}:names" }
-func (s *Store) allKey() string                    { return s.ks + "q:all" }
-func (s *Store) membersKey() string                { return s.ks + "q:dispatchers" }
+
+// sessionKey is the set of the names of an instance's queues whose callback
+// is in that session.
+func (s *Store) sessionKey(instanceID, sessionID string) string {
+	return s.ks + "q:{" + instanceID + "}:s:" + session.KeyPart(sessionID)
+}
+
+// callbackSession reads the session of a queue's callback ("" if the queue
+// does not exist).
+func (s *Store) callbackSession(ctx context.Context, r Ref) (string, error) {
+	raw, err := s.rdb.HGet(ctx, s.keys(r).meta, "callback").Bytes()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	var cb listener.Callback
+	if err := json.Unmarshal(raw, &cb); err != nil {
+		return "", fmt.Errorf("decode callback: %w", err)
+	}
+	return cb.SessionID, nil
+}
+func (s *Store) allKey() string     { return s.ks + "q:all" }
+func (s *Store) membersKey() string { return s.ks + "q:dispatchers" }
 
 // Every script reads the time from Redis: rates and leases then hold
 // whatever the dispatchers' clocks say.
@@ -202,6 +226,16 @@ func (s *Store) Create(ctx context.Context, instanceID string, q *Queue) error {
 	if err != nil {
 		return err
 	}
+	// The queue belongs to its callback's session: it goes when that
+	// session ends (RemoveSession). Listed there before the write, so an
+	// end meanwhile cannot miss it; unlisted from a previous session after.
+	prev, err := s.callbackSession(ctx, r)
+	if err != nil {
+		return fmt.Errorf("queue: create %s: %w", q.Name, err)
+	}
+	if err := s.rdb.SAdd(ctx, s.sessionKey(instanceID, q.Callback.SessionID), q.Name).Err(); err != nil {
+		return fmt.Errorf("queue: create %s: %w", q.Name, err)
+	}
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, k.meta, "callback", cb, "mps", strconv.FormatFloat(q.Rate.MsgPerSecond, 'g', -1, 64),
 			"max", q.Rate.MaxInflight, "active", active(q.Active))
@@ -215,12 +249,47 @@ func (s *Store) Create(ctx context.Context, instanceID string, q *Queue) error {
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.ZAddNX(ctx, s.namesKey(instanceID), redis.Z{Score: float64(time.Now().UnixMilli()), Member: q.Name})
 		p.SAdd(ctx, s.allKey(), r.String())
+		if prev != "" && prev != q.Callback.SessionID {
+			p.SRem(ctx, s.sessionKey(instanceID, prev), q.Name)
+		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("queue: create %s: %w", q.Name, err)
 	}
 	return nil
+}
+
+// RemoveSession deletes the queues whose callback is in a session that
+// ended, with their items and dead letters, so none of them is delivered
+// with the dead session; it returns how many. A queue re-created since in
+// another session stays. Items in flight finish. Idempotent.
+func (s *Store) RemoveSession(ctx context.Context, instanceID, sessionID string) (int, error) {
+	set := s.sessionKey(instanceID, sessionID)
+	names, err := s.rdb.SMembers(ctx, set).Result()
+	if err != nil {
+		return 0, fmt.Errorf("queue: remove queues of session %s: %w", sessionID, err)
+	}
+	n := 0
+	for _, name := range names {
+		cur, err := s.callbackSession(ctx, Ref{instanceID, name})
+		if err != nil {
+			return n, fmt.Errorf("queue: remove queues of session %s: %s: %w", sessionID, name, err)
+		}
+		if cur != sessionID {
+			continue
+		}
+		switch err := s.Delete(ctx, instanceID, name); {
+		case err == nil:
+			n++
+		case !errors.Is(err, ErrNotFound):
+			return n, err
+		}
+	}
+	if err := s.rdb.Del(ctx, set).Err(); err != nil {
+		return n, fmt.Errorf("queue: remove queues of session %s: %w", sessionID, err)
+	}
+	return n, nil
 }
 
 func active(b bool) string {
@@ -262,9 +331,16 @@ func (s *Store) Delete(ctx context.Context, instanceID, name string) error {
 	if n == 0 {
 		return ErrNotFound
 	}
+	sess, err := s.callbackSession(ctx, r)
+	if err != nil {
+		return fmt.Errorf("queue: delete %s: %w", name, err)
+	}
 	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.SRem(ctx, s.allKey(), r.String())
 		p.ZRem(ctx, s.namesKey(instanceID), name)
+		if sess != "" {
+			p.SRem(ctx, s.sessionKey(instanceID, sess), name)
+		}
 		return nil
 	}); err != nil {
 		return fmt.Errorf("queue: delete %s: %w", name, err)

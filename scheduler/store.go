@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/neru-dev/neru/session"
 )
 
 // DefaultMaxPerInstance bounds the schedules one instance may hold.
@@ -30,22 +32,41 @@ func NewStore(rdb redis.UniversalClient, keyspace string, maxPerInstance int) *S
 	return &Store{rdb: rdb, ks: keyspace, max: maxPerInstance}
 }
 
-// keys are one instance's keys, all in one hash slot.
-type keys struct{ rec, cnt, due, run, firing, ids, seq string }
+// keys are one instance's keys, all in one hash slot. bys is the prefix of
+// the per-session sets, completed by session.KeyPart(session id).
+type keys struct{ rec, cnt, due, run, firing, ids, seq, sess, bys string }
 
 func (s *Store) keys(instanceID string) keys {
 	p := s.ks + "sch:{" + instanceID + "}:"
-	return keys{p + "rec", p + "cnt", p + "due", p + "run", p + "firing", p + "ids", p + "seq"}
+	return keys{p + "rec", p + "cnt", p + "due", p + "run", p + "firing", p + "ids", p + "seq", p + "sess", p + "bys:"}
 }
 
-func (k keys) all() []string { return []string{k.rec, k.cnt, k.due, k.run, k.firing, k.ids, k.seq} }
+func (k keys) all() []string {
+	return []string{k.rec, k.cnt, k.due, k.run, k.firing, k.ids, k.seq, k.sess}
+}
+
+// unsessLua takes schedule ARGV[1] out of its session's set; the sess hash
+// is KEYS[n] and the set prefix ARGV[p]. The set's key is built in the
+// script from the sess hash: it shares the instance's hash tag.
+func unsessLua(n, p int) string {
+	return fmt.Sprintf(`
+local oldsess = redis.call('HGET', KEYS[%[1]d], ARGV[1])
+if oldsess then
+  redis.call('SREM', ARGV[%[2]d] .. oldsess, ARGV[1])
+  redis.call('HDEL', KEYS[%[1]d], ARGV[1])
+end
+`, n, p)
+}
 
 func (s *Store) instancesKey() string { return s.ks + "sch:instances" }
 
 var (
-	// KEYS rec cnt due run firing ids seq; ARGV id json dueMs max
+	// KEYS rec cnt due run firing ids seq sess; ARGV id json dueMs max bysPrefix sessionPart
 	createScript = redis.NewScript(`
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[4]) then return -1 end
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[4]) then return -1 end` +
+		unsessLua(8, 5) + `
+redis.call('HSET', KEYS[8], ARGV[1], ARGV[6])
+redis.call('SADD', ARGV[5] .. ARGV[6], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
@@ -56,8 +77,8 @@ if not redis.call('ZSCORE', KEYS[6], ARGV[1]) then
 end
 return 1`)
 
-	// KEYS rec cnt due run firing ids seq; ARGV id
-	cancelScript = redis.NewScript(`
+	// KEYS rec cnt due run firing ids seq sess; ARGV id bysPrefix
+	cancelScript = redis.NewScript(unsessLua(8, 2) + `
 local n = redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
@@ -93,12 +114,12 @@ return out`)
 	// time: it counts the invocation, then re-queues the schedule at its
 	// next due time, or deletes it (nextMs 0). Returns 0 if the claim was
 	// no longer ours, 1 re-queued, 2 deleted.
-	// KEYS rec cnt due run firing ids; ARGV id dueMs nextMs
+	// KEYS rec cnt due run firing ids sess; ARGV id dueMs nextMs bysPrefix
 	advanceScript = redis.NewScript(`
 if redis.call('HGET', KEYS[5], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[5], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
-if ARGV[3] == '0' then
+if ARGV[3] == '0' then` + unsessLua(7, 4) + `
   redis.call('HDEL', KEYS[1], ARGV[1])
   redis.call('HDEL', KEYS[2], ARGV[1])
   redis.call('ZREM', KEYS[6], ARGV[1])
@@ -107,6 +128,23 @@ end
 redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 return 1`)
+
+	// removeSessionScript deletes every schedule of one session: the set
+	// KEYS[8] lists them. It returns how many there were.
+	// KEYS rec cnt due run firing ids sess bys
+	removeSessionScript = redis.NewScript(`
+local ids = redis.call('SMEMBERS', KEYS[8])
+for _, id in ipairs(ids) do
+  redis.call('HDEL', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('ZREM', KEYS[4], id)
+  redis.call('HDEL', KEYS[5], id)
+  redis.call('ZREM', KEYS[6], id)
+  redis.call('HDEL', KEYS[7], id)
+end
+redis.call('DEL', KEYS[8])
+return #ids`)
 )
 
 // Create stores s for an instance, replacing a schedule with the same id,
@@ -121,7 +159,8 @@ func (s *Store) Create(ctx context.Context, instanceID string, sc *Schedule) err
 	if err := s.rdb.SAdd(ctx, s.instancesKey(), instanceID).Err(); err != nil {
 		return fmt.Errorf("scheduler: create %s: %w", sc.ID, err)
 	}
-	n, err := createScript.Run(ctx, s.rdb, k.all(), sc.ID, rec, sc.StartAt.UnixMilli(), s.max).Int()
+	n, err := createScript.Run(ctx, s.rdb, k.all(), sc.ID, rec, sc.StartAt.UnixMilli(), s.max,
+		k.bys, session.KeyPart(sc.Callback.SessionID)).Int()
 	if err != nil {
 		return fmt.Errorf("scheduler: create %s: %w", sc.ID, err)
 	}
@@ -137,7 +176,8 @@ func (s *Store) Create(ctx context.Context, instanceID string, sc *Schedule) err
 // Cancel deletes a schedule; ErrNotFound if there was none. An invocation
 // already published is still delivered.
 func (s *Store) Cancel(ctx context.Context, instanceID, id string) error {
-	n, err := cancelScript.Run(ctx, s.rdb, s.keys(instanceID).all(), id).Int()
+	k := s.keys(instanceID)
+	n, err := cancelScript.Run(ctx, s.rdb, k.all(), id, k.bys).Int()
 	if err != nil {
 		return fmt.Errorf("scheduler: cancel %s: %w", id, err)
 	}
@@ -329,7 +369,21 @@ func (s *Store) advance(ctx context.Context, c *claim, next time.Time) error {
 		nextMs = next.UnixMilli()
 	}
 	k := s.keys(c.instance)
-	return advanceScript.Run(ctx, s.rdb, []string{k.rec, k.cnt, k.due, k.run, k.firing, k.ids}, c.id, c.due, nextMs).Err()
+	return advanceScript.Run(ctx, s.rdb, []string{k.rec, k.cnt, k.due, k.run, k.firing, k.ids, k.sess}, c.id, c.due, nextMs, k.bys).Err()
+}
+
+// RemoveSession deletes the schedules of a session (its end: expiry or
+// delete) and returns how many there were; an invocation already published
+// is still delivered. Schedules created before the per-session sets
+// existed are not found. Idempotent.
+func (s *Store) RemoveSession(ctx context.Context, instanceID, sessionID string) (int, error) {
+	k := s.keys(instanceID)
+	n, err := removeSessionScript.Run(ctx, s.rdb,
+		[]string{k.rec, k.cnt, k.due, k.run, k.firing, k.ids, k.sess, k.bys + session.KeyPart(sessionID)}).Int()
+	if err != nil {
+		return 0, fmt.Errorf("scheduler: remove schedules of session %s: %w", sessionID, err)
+	}
+	return n, nil
 }
 
 // forget drops an instance without schedules from the work list. It checks

@@ -29,9 +29,11 @@ func shardOf(id string) int {
 func (s *Store) indexKey(instanceID string, shard int) string {
 	return s.ks + "sx:{" + instanceID + ":" + strconv.Itoa(shard) + "}"
 }
-func (s *Store) instancesKey() string             { return s.ks + "sx:instances" }
-func (s *Store) sweepKey(shard int) string        { return s.ks + "sx:sweep:" + strconv.Itoa(shard) }
-func (s *Store) recentKey(inst, id string) string { return s.ks + "dl:{" + inst + ":" + id + "}" }
+func (s *Store) instancesKey() string      { return s.ks + "sx:instances" }
+func (s *Store) sweepKey(shard int) string { return s.ks + "sx:sweep:" + strconv.Itoa(shard) }
+func (s *Store) recentKey(inst, id string) string {
+	return s.ks + "dl:{" + inst + ":" + KeyPart(id) + "}"
+}
 
 // index records a session's expiry in its instance's index. mode "GT" only
 // moves an entry later (or adds it); "" sets it.
@@ -302,9 +304,11 @@ func (s *Store) sweepShard(ctx context.Context, instanceID string, shard int, no
 				// does not belong in the index.
 				err = unindexScript.Run(ctx, s.rdb, []string{key}, id, score).Err()
 			default: // -2: expired
+				// Cleanup first, then the tombstone replaces the index
+				// entry (one script): until then Ended sees the due entry.
 				s.forget(instanceID, id)
 				if err = s.cleanup(ctx, instanceID, id); err == nil {
-					err = unindexScript.Run(ctx, s.rdb, []string{key}, id, score).Err()
+					_, err = s.end(ctx, instanceID, id, score, time.UnixMilli(int64(z.Score)))
 					removed++
 				}
 			}

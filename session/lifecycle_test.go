@@ -11,6 +11,8 @@ import (
 
 	"github.com/neru-dev/neru/internal/testenv"
 	"github.com/neru-dev/neru/listener"
+	"github.com/neru-dev/neru/queue"
+	"github.com/neru-dev/neru/scheduler"
 	"github.com/neru-dev/neru/session"
 	"github.com/neru-dev/neru/state"
 )
@@ -22,6 +24,8 @@ type env struct {
 	ks        string
 	sessions  *session.Store
 	listeners *listener.Store
+	schedules *scheduler.Store
+	queues    *queue.Store
 	state     *state.Store
 	policy    session.Policy
 }
@@ -31,12 +35,15 @@ func newEnv(t *testing.T, open func(testing.TB) (redis.UniversalClient, string),
 	e := &env{policy: pol}
 	e.rdb, e.ks = open(t)
 	e.listeners = listener.NewStore(e.rdb, e.ks)
+	e.schedules = scheduler.NewStore(e.rdb, e.ks, 0)
+	e.queues = queue.NewStore(e.rdb, e.ks, queue.Limits{})
 	e.state = state.NewStore(e.rdb, e.ks, state.SessionTTLFunc(func(ctx context.Context, inst, id string) (time.Time, bool, error) {
 		return e.sessions.EnsureExpiry(ctx, inst, id)
 	}))
 	e.sessions = session.NewStore(e.rdb, e.ks, time.Hour,
 		session.WithPolicies(session.PoliciesFunc(func(context.Context, string) (session.Policy, error) { return e.policy, nil })),
-		session.WithListeners(e.listeners), session.WithState(e.state))
+		session.WithRemover("listeners", e.listeners), session.WithRemover("schedules", e.schedules),
+		session.WithRemover("queues", e.queues), session.WithState(e.state))
 	return e
 }
 

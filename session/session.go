@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -22,7 +21,8 @@ const DefaultTTL = 7 * 24 * time.Hour
 var (
 	// ErrNotFound: the session does not exist or has expired.
 	ErrNotFound = errors.New("session not found")
-	// ErrInvalidID: the id is empty, too long or has characters we reserve.
+	// ErrInvalidID: the id is empty, too long, not UTF-8 or has a control
+	// character (see ValidateID).
 	ErrInvalidID = errors.New("invalid session id")
 	// ErrTooMany: the instance has MaxSessions live sessions, so a new one is
 	// refused. Existing sessions are not affected.
@@ -37,14 +37,6 @@ type Session struct {
 	// ExpiresAt is zero for the global session. It is read from the record
 	// key's own expiry, which is the one source of truth.
 	ExpiresAt time.Time `json:"expiresAt,omitzero"`
-}
-
-// ValidateID rejects ids that could break key or header framing.
-func ValidateID(id string) error {
-	if id == "" || len(id) > 128 || strings.ContainsAny(id, "{}\r\n\t ") {
-		return fmt.Errorf("%w: %q (1-128 characters, no spaces or braces)", ErrInvalidID, id)
-	}
-	return nil
 }
 
 // Policy is how an instance's sessions live.
@@ -73,19 +65,22 @@ func (f PoliciesFunc) SessionPolicy(ctx context.Context, instanceID string) (Pol
 	return f(ctx, instanceID)
 }
 
-// Listeners removes the listeners of a session when it ends. RemoveSession
-// must be idempotent; package listener's Store implements it.
-type Listeners interface {
+// Remover removes what belongs to a session when it ends, and returns how
+// much there was: its listeners (package listener), schedules (package
+// scheduler) and queues (package queue). RemoveSession must be idempotent.
+type Remover interface {
 	RemoveSession(ctx context.Context, instanceID, sessionID string) (int, error)
 }
 
 // State is the session-scoped state a session's end removes or moves;
-// package state's Store implements it. DeleteSession is atomic per session;
-// ExpireSession moves every key of the session to end at at.
+// package state's Store implements it. Each call is atomic per session.
+// ExpireSession moves every key of the session to end at at; ExtendSession
+// does so only where that is later.
 type State interface {
 	DeleteSession(ctx context.Context, instanceID, sessionID string) error
 	CountSessionKeys(ctx context.Context, instanceID, sessionID string) (int64, error)
 	ExpireSession(ctx context.Context, instanceID, sessionID string, at time.Time) error
+	ExtendSession(ctx context.Context, instanceID, sessionID string, at time.Time) error
 }
 
 // Option configures a Store.
@@ -95,8 +90,16 @@ type Option func(*Store)
 // cap. Without it every instance has fixed expiry and no cap.
 func WithPolicies(p Policies) Option { return func(s *Store) { s.policies = p } }
 
-// WithListeners lets expiry and Delete remove a session's listeners.
-func WithListeners(l Listeners) Option { return func(s *Store) { s.listeners = l } }
+// WithRemover lets expiry and Delete remove what r keeps of a session
+// (name says what, in errors). Removers run in the order given.
+func WithRemover(name string, r Remover) Option {
+	return func(s *Store) { s.removers = append(s.removers, namedRemover{name, r}) }
+}
+
+type namedRemover struct {
+	name string
+	r    Remover
+}
 
 // WithState lets expiry, Delete and Reset remove a session's state, and
 // sliding expiry move it. Without it state ends only by its own key TTLs.
@@ -108,9 +111,9 @@ type Store struct {
 	ks         string
 	defaultTTL time.Duration
 
-	policies  Policies
-	listeners Listeners
-	state     State
+	policies Policies
+	removers []namedRemover
+	state    State
 
 	// known caches, per process, the expiry of sessions recently seen alive
 	// (zero: never expires), so Touch on every SDK command and delivery
@@ -138,7 +141,7 @@ func NewStore(rdb redis.UniversalClient, keyspace string, defaultTTL time.Durati
 
 // Key is the Redis key of a session record.
 func (s *Store) Key(instanceID, id string) string {
-	return s.ks + "s:{" + instanceID + ":" + id + "}"
+	return s.ks + "s:{" + instanceID + ":" + KeyPart(id) + "}"
 }
 
 func (s *Store) policy(ctx context.Context, instanceID string) (Policy, error) {
@@ -153,10 +156,21 @@ func (s *Store) policy(ctx context.Context, instanceID string) (Policy, error) {
 }
 
 // Create creates the session, or resets the expiry of an existing one, to
-// now+ttl (the SDK's session_created). A ttl <= 0 uses the default. The
-// global session ignores ttl. A new session past the instance's cap is
-// ErrTooMany.
+// now+ttl (the SDK's session_created; see RequestedTTL). A ttl <= 0 uses
+// the default. The global session ignores ttl. A session that had ended
+// starts afresh: what it left behind and its tombstone go first. A new
+// session past the instance's cap is ErrTooMany.
 func (s *Store) Create(ctx context.Context, instanceID, id string, ttl time.Duration) (*Session, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	if _, ended, err := s.Ended(ctx, instanceID, id); err != nil {
+		return nil, err
+	} else if ended {
+		if err := s.revive(ctx, instanceID, id); err != nil {
+			return nil, err
+		}
+	}
 	return s.put(ctx, instanceID, id, ttl, true)
 }
 
@@ -171,6 +185,12 @@ func (s *Store) Ensure(ctx context.Context, instanceID, id string) (*Session, er
 	sess, err := s.Get(ctx, instanceID, id)
 	if !errors.Is(err, ErrNotFound) {
 		return sess, err
+	}
+	// Only a missing session costs this check: an ended one stays dead.
+	if at, ended, err := s.Ended(ctx, instanceID, id); err != nil {
+		return nil, err
+	} else if ended {
+		return nil, &ExpiredError{ID: id, At: at}
 	}
 	return s.put(ctx, instanceID, id, 0, false)
 }
@@ -250,18 +270,20 @@ func (s *Store) put(ctx context.Context, instanceID, id string, ttl time.Duratio
 		if err := s.index(ctx, instanceID, id, exp, ""); err != nil {
 			return nil, err
 		}
-		moved, err := s.rdb.PExpireAt(ctx, key, exp).Result()
-		if err != nil {
-			return nil, fmt.Errorf("session: create %s: %w", id, err)
-		}
-		s.forget(instanceID, id)
-		if moved && s.state != nil {
-			// session_created may come after the session's first use
-			// (protocol §8.3): its state must end with it, earlier or later.
+		// session_created may come after the session's first use
+		// (protocol §8.3): its state must end with it, earlier or later.
+		// State first: were the record moved later first, its state could
+		// expire at the old end under a live session (half of it, if
+		// writes meanwhile took the new end).
+		if s.state != nil {
 			if err := s.state.ExpireSession(ctx, instanceID, id, exp); err != nil {
 				return nil, fmt.Errorf("session: move state of %s: %w", id, err)
 			}
 		}
+		if err := s.rdb.PExpireAt(ctx, key, exp).Err(); err != nil {
+			return nil, fmt.Errorf("session: create %s: %w", id, err)
+		}
+		s.forget(instanceID, id)
 	}
 	return s.Get(ctx, instanceID, id)
 }
@@ -420,6 +442,19 @@ type extension struct {
 // entries and the state of the sessions that moved. Missing sessions are not
 // created. It returns how many sessions moved.
 func (s *Store) extend(ctx context.Context, exts []extension) (int, error) {
+	// State first, so that it never ends before its session: a record
+	// pushed later while its state still had the old end would lose that
+	// state at the old end (or the part that no write moved meanwhile).
+	// ExtendSession only moves ends later, so if the record then does not
+	// move (missing, ends later already, or within slack) the state at
+	// most outlives it until the sweep removes it.
+	if s.state != nil {
+		for _, e := range exts {
+			if err := s.state.ExtendSession(ctx, e.instanceID, e.id, e.at); err != nil {
+				return 0, fmt.Errorf("session: move state of %s: %w", e.id, err)
+			}
+		}
+	}
 	cmds := make([]*redis.Cmd, len(exts))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, e := range exts {
@@ -456,33 +491,50 @@ func (s *Store) extend(ctx context.Context, exts []extension) (int, error) {
 		if err := s.index(ctx, e.instanceID, e.id, at, "GT"); err != nil {
 			errs = append(errs, err)
 		}
-		if s.state != nil {
-			if err := s.state.ExpireSession(ctx, e.instanceID, e.id, at); err != nil {
-				errs = append(errs, fmt.Errorf("session: move state of %s: %w", e.id, err))
-			}
-		}
 	}
 	return moved, errors.Join(errs...)
 }
 
-// Delete ends a session now: its record, listeners, state, recent
-// deliveries and index entry go. A session that does not exist is
-// ErrNotFound, after whatever was left of it is removed.
+// Delete ends a session now: it leaves a tombstone (see Ended), and its
+// record, listeners, schedules, queues, state, recent deliveries and index
+// entry go. A session that does not exist, or has already ended, is
+// ErrNotFound, after whatever was left of it is removed. The global session
+// gets no tombstone: it never ends, and is back at its next use.
 func (s *Store) Delete(ctx context.Context, instanceID, id string) error {
 	if err := ValidateID(id); err != nil {
 		return err
 	}
-	// The record first, so the session stops matching at once.
+	_, wasEnded, err := s.Ended(ctx, instanceID, id)
+	if err != nil {
+		return err
+	}
+	tombstoned := false
+	if id != GlobalID && !wasEnded {
+		// The tombstone before the record goes, so that no use in between
+		// can create the session afresh.
+		if tombstoned, err = s.end(ctx, instanceID, id, "", time.Now()); err != nil {
+			return err
+		}
+	}
+	// The record next, so the session stops matching at once.
 	n, err := s.rdb.Del(ctx, s.Key(instanceID, id)).Result()
 	if err != nil {
 		return fmt.Errorf("session: delete %s: %w", id, err)
 	}
 	s.forget(instanceID, id)
+	if n == 0 && tombstoned {
+		// It never existed: leave no tombstone for it.
+		if err := s.rdb.ZRem(ctx, s.tombKey(instanceID, shardOf(id)), id).Err(); err != nil {
+			return fmt.Errorf("session: delete %s: %w", id, err)
+		}
+	}
 	if err := s.cleanup(ctx, instanceID, id); err != nil {
 		return err
 	}
-	if err := s.rdb.ZRem(ctx, s.indexKey(instanceID, shardOf(id)), id).Err(); err != nil {
-		return fmt.Errorf("session: delete %s: %w", id, err)
+	if id == GlobalID {
+		if err := s.rdb.ZRem(ctx, s.indexKey(instanceID, shardOf(id)), id).Err(); err != nil {
+			return fmt.Errorf("session: delete %s: %w", id, err)
+		}
 	}
 	if n == 0 {
 		return ErrNotFound
@@ -491,11 +543,12 @@ func (s *Store) Delete(ctx context.Context, instanceID, id string) error {
 }
 
 // cleanup removes what a session that has ended leaves behind, apart from
-// its index entry: listeners, state and recent deliveries. It is idempotent.
+// its index entry and tombstone: listeners, schedules, queues (the
+// removers), state and recent deliveries. It is idempotent.
 func (s *Store) cleanup(ctx context.Context, instanceID, id string) error {
-	if s.listeners != nil {
-		if _, err := s.listeners.RemoveSession(ctx, instanceID, id); err != nil {
-			return fmt.Errorf("session: remove listeners of %s: %w", id, err)
+	for _, r := range s.removers {
+		if _, err := r.r.RemoveSession(ctx, instanceID, id); err != nil {
+			return fmt.Errorf("session: remove %s of %s: %w", r.name, id, err)
 		}
 	}
 	if s.state != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,14 +74,34 @@ func TestExpiredSessionIsGone(t *testing.T) {
 }
 
 func TestValidateID(t *testing.T) {
-	for _, id := range []string{"", "a b", "{x}", "a\nb", string(make([]byte, 129))} {
+	bad := []string{"", "a\nb", "nul\x00", "soh\x01", "del\x7f", "tab\t", "c1\u0085", "c1\u009f",
+		"bad utf-8 \xff", strings.Repeat("x", session.MaxIDLen+1), strings.Repeat("é", session.MaxIDLen/2) + "x"}
+	for _, id := range bad {
 		if err := session.ValidateID(id); !errors.Is(err, session.ErrInvalidID) {
 			t.Errorf("%q accepted", id)
 		}
 	}
-	for _, id := range []string{"c1d1c5c8-6b2e-4a59-9d43-8f6c0d1c8a44", session.GlobalID, "my-session"} {
+	good := []string{"c1d1c5c8-6b2e-4a59-9d43-8f6c0d1c8a44", session.GlobalID, "my-session",
+		"user alice {support desk}", "50% {off}", "}{", "ünïcødé 会话 🎉", "a:b|c/d", "\u00a0nbsp",
+		strings.Repeat("x", session.MaxIDLen), strings.Repeat("é", session.MaxIDLen/2)}
+	for _, id := range good {
 		if err := session.ValidateID(id); err != nil {
 			t.Errorf("%q rejected: %v", id, err)
 		}
+	}
+}
+
+// KeyPart must be injective and leave no brace in a key, whatever the id.
+func TestKeyPart(t *testing.T) {
+	seen := map[string]string{}
+	for _, id := range []string{"a}b", "a%7Db", "a%257Db", "{", "}", "%", "%25", "%7B", "plain", "a b"} {
+		k := session.KeyPart(id)
+		if strings.ContainsAny(k, "{}") {
+			t.Errorf("KeyPart(%q) = %q has a brace", id, k)
+		}
+		if prev, dup := seen[k]; dup {
+			t.Errorf("KeyPart(%q) = KeyPart(%q) = %q", id, prev, k)
+		}
+		seen[k] = id
 	}
 }

@@ -85,6 +85,19 @@ end
 return redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 `)
 
+// extendScript is expireScript for an end that only moves later: keys
+// whose TTL is the session's move to ARGV[1] if that is later (GT); keys
+// whose TTL is the app's keep it (it was capped at an earlier end).
+var extendScript = redis.NewScript(`
+local kv = redis.call('HGETALL', KEYS[1])
+for i = 1, #kv, 2 do
+  if kv[i + 1] ~= 'app' then
+    redis.call('PEXPIREAT', kv[i], ARGV[1], 'GT')
+  end
+end
+return redis.call('PEXPIREAT', KEYS[1], ARGV[1], 'GT')
+`)
+
 // sessionWrite runs c, a write in a session namespace, through writeScript.
 func (s *Store) sessionWrite(ctx context.Context, instanceID string, c call) (*redis.Cmd, error) {
 	at, ok, err := s.sessions.ExpiresAt(ctx, instanceID, c.session)
@@ -135,6 +148,21 @@ func (s *Store) ExpireSession(ctx context.Context, instanceID, sessionID string,
 	}
 	if err := expireScript.Run(ctx, s.rdb, []string{reg}, unixMilli(at, true)).Err(); err != nil {
 		return fmt.Errorf("state: expire session %q: %w", sessionID, err)
+	}
+	return nil
+}
+
+// ExtendSession moves the end of a session's state to at, never earlier:
+// the sliding extension calls it before it moves the session itself, so the
+// state never ends before its session, even if the extension then does not
+// apply.
+func (s *Store) ExtendSession(ctx context.Context, instanceID, sessionID string, at time.Time) error {
+	reg, err := s.registry(instanceID, sessionID)
+	if err != nil {
+		return err
+	}
+	if err := extendScript.Run(ctx, s.rdb, []string{reg}, unixMilli(at, true)).Err(); err != nil {
+		return fmt.Errorf("state: extend session %q: %w", sessionID, err)
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/neru-dev/neru/session"
 )
 
 // Limits on what a client may send. MaxArgs stays below the 8000 values
@@ -142,11 +144,12 @@ func (s *Store) prepare(t Tenant, cmd Command) (call, error) {
 // namespaceTag maps a client's namespace to the hash tag of tenant t's keys
 // (see the table in doc.go). For a session namespace it also returns the
 // session id.
-func namespaceTag(t Tenant, ns string) (tag, session string, err error) {
+func namespaceTag(t Tenant, ns string) (tag, sessionID string, err error) {
+	id, isSession := strings.CutPrefix(ns, "state:")
 	switch {
 	case ns == "":
 		return "", "", badArgs("namespace is missing")
-	case len(ns) > MaxNamespaceLen:
+	case len(ns) > MaxNamespaceLen && !isSession:
 		return "", "", badArgs("namespace is longer than %d bytes", MaxNamespaceLen)
 	case ns == "account":
 		if err := checkTenantID("account", t.AccountID); err != nil {
@@ -160,22 +163,22 @@ func namespaceTag(t Tenant, ns string) (tag, session string, err error) {
 	if strings.HasPrefix(ns, "application:") {
 		return "{" + t.InstanceID + ":app}", "", nil // the id after the colon is only a claim
 	}
-	if id, ok := strings.CutPrefix(ns, "state:"); ok {
-		if id == "" {
-			return "", "", badArgs("namespace %q has no session id", ns)
+	if isSession {
+		// Any session id the session store accepts (session.ValidateID).
+		if err := session.ValidateID(id); err != nil {
+			return "", "", badArgs("namespace state:<session id>: %v", err)
 		}
 		return sessionTag(t.InstanceID, id), id, nil
 	}
-	return "{" + t.InstanceID + ":ns:" + tagEscaper.Replace(ns) + "}", "", nil
+	return "{" + t.InstanceID + ":ns:" + session.KeyPart(ns) + "}", "", nil
 }
 
+// sessionTag and the custom namespace tag write the client-chosen part with
+// session.KeyPart, so the tag ends at its first '}' and distinct names stay
+// distinct keys.
 func sessionTag(instanceID, sessionID string) string {
-	return "{" + instanceID + ":s:" + tagEscaper.Replace(sessionID) + "}"
+	return "{" + instanceID + ":s:" + session.KeyPart(sessionID) + "}"
 }
-
-// tagEscaper percent-escapes the client-chosen part of a hash tag, so the tag
-// ends at its first '}' and distinct names stay distinct keys.
-var tagEscaper = strings.NewReplacer("%", "%25", "{", "%7B", "}", "%7D")
 
 // checkTenantID rejects ids that would make the key layout ambiguous. A tenant
 // comes from the platform, not the client, so a bad one is a server fault, not
