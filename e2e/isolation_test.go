@@ -81,7 +81,8 @@ func TestStateErrors(t *testing.T) {
 		{"not an integer", `{"operation":"INCRBY","namespace":"state:s","key":"n","args":["abc"]}`, 400, "bad_request", "not an integer"},
 		{"unknown operation", `{"operation":"KEYS","namespace":"state:s","key":"*","args":[]}`, 400, "bad_request", "unknown operation"},
 		{"missing namespace", `{"operation":"GET","key":"k","args":[]}`, 400, "bad_request", "namespace"},
-		{"bad session id", `{"operation":"SET","namespace":"state:a b","key":"k","args":["1"]}`, 400, "bad_request", "session"},
+		// Spaces and braces are fine in a session id (issue 13); control characters are not.
+		{"bad session id", `{"operation":"SET","namespace":"state:a\u0001b","key":"k","args":["1"]}`, 400, "bad_request", "session"},
 		{"full-text search", `{"operation":"FT.SEARCH","namespace":"state:s","key":"idx","args":["*"]}`, 501, "not_implemented", "full-text search"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

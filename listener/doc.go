@@ -9,7 +9,8 @@
 // of listeners. Generic filters ({path, op, values}) run only on candidates.
 //
 // Redis keys (under the configured keyspace), each in its own cluster slot
-// so one large tenant spreads over the cluster:
+// so one large tenant spreads over the cluster; <session> is the session id
+// as session.KeyPart writes it (any SDK session id, braces escaped):
 //
 //	l:{<instance>:<id>}       JSON record
 //	ix:{<instance>|<key>}     set of listener ids with that index key

@@ -34,6 +34,12 @@
 // own dead-letter list. The durability the stream gives events, Redis gives
 // items: an item stays in Redis until it is acknowledged or dead-lettered.
 //
+// A queue belongs to its callback's session, as a listener does: when the
+// session ends (expiry or delete), RemoveSession deletes the session's
+// queues with their items and dead letters, so no item is delivered with a
+// dead session id. Creating the queue again (the app's next start, in a new
+// session) moves it to that session, and the old session's end leaves it.
+//
 // Dispatchers run in every worker process. They heartbeat into a member set
 // and split the queues by rendezvous hashing; a dispatcher serves a queue
 // only while it holds the queue's lease (package lease, which also stops the
@@ -55,6 +61,7 @@
 //	q:{<instance>/<name>}:stats  hash   totalSent, totalError, totalEnqueue
 //	q:{<instance>/<name>}:lease  string dispatcher id, with a TTL
 //	q:{<instance>}:names         zset   the instance's queue names, by creation time
+//	q:{<instance>}:s:<session>   set    names of the queues whose callback is in <session> (session.KeyPart)
 //	q:all                        set    "<instance>/<name>" of every queue (the dispatchers' work list)
 //	q:dispatchers                zset   live dispatcher ids, scored by heartbeat deadline
 //

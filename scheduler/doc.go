@@ -53,7 +53,15 @@
 //	sch:{<instance>}:firing  hash   id → the due time (unix ms) its claim is for
 //	sch:{<instance>}:ids     zset   id scored by creation sequence (list order, cursors)
 //	sch:{<instance>}:seq     string creation sequence
+//	sch:{<instance>}:sess    hash   id → session.KeyPart of its callback's session
+//	sch:{<instance>}:bys:<s> set    ids of the schedules of session <s> (KeyPart)
 //	sch:instances            set    instances that may have schedules (the runners' work list)
+//
+// A schedule belongs to its callback's session: when the session ends
+// (expiry or delete), the session store calls RemoveSession, which deletes
+// the session's schedules in one script, so they never fire with a dead
+// session. A schedule re-created with the same id in another session
+// moves to that session.
 //
 // An instance is added to sch:instances before and after its schedule is
 // written, and a runner that finds it empty removes it and then checks again,

@@ -2,24 +2,59 @@
 // from the same person to one context. A session belongs to one instance and
 // lives until its expiry; the global session never expires.
 //
-// Redis keys (under the configured keyspace):
+// Redis keys (under the configured keyspace; <session> is KeyPart(id)):
 //
 //	s:{<instance>:<session>}   JSON record; the key's own TTL is the session's expiry
 //	dl:{<instance>:<session>}  list of the session's recent delivery outcomes, newest first (50)
 //	sx:{<instance>:<shard>}    expiry index: sorted set of session ids scored by expiry (Unix ms)
+//	se:{<instance>:<shard>}    tombstones: sorted set of ended session ids scored by their end (Unix ms)
 //	sx:instances               set of instance ids that have had sessions (what the sweep visits)
 //	sx:sweep:<shard>           sweep lock of one shard number, held for one tick
 //
 // The record and the recent list share a slot with the listener package's
-// ls:{<instance>:<session>}. The global session has a record without TTL and
-// no index entry.
+// ls:{<instance>:<session>}; a shard's expiry index and tombstones share
+// one too. The global session has a record without TTL and no index entry.
+//
+// # Session ids
+//
+// A session id is whatever the SDKs accept: 1 to 1,024 bytes of valid UTF-8
+// without control characters (C0, DEL, C1), so "user alice {support desk}"
+// is fine and "a\x00b" is not. ValidateID is the one check, used at every
+// entry point (SDK header and body, callback records, schedules, queues,
+// the admin API); control characters are refused because the id travels in
+// the x-neru-sessionid header of every delivery. Inside a Redis key an id is
+// written by KeyPart: '%', '{' and '}' percent-escaped, the rest as it is.
+// That is injective (distinct ids, distinct keys) and keeps every key's hash
+// tag ending where the platform put it, so a session's keys stay in one
+// cluster slot. Ids are escaped rather than hashed so that keys stay
+// readable in redis-cli; a 1,024-byte id makes keys of about that size,
+// which Redis takes in its stride. Sorted-set members and JSON records keep
+// the id as given, so listings show it unchanged. No session id is ever
+// part of a NATS subject: a delivery's subject carries its partition, a
+// hash of the session.
+//
+// # Exact TTL
+//
+// Both SDKs announce createSession(ttl) with a session_created event whose
+// details.expiresAt is not now+ttl: they compute d = new Date();
+// d.setSeconds(ttl), that is the start of d's minute plus ttl seconds
+// (overflowing into later minutes for ttl >= 60), with d's milliseconds.
+// Taken literally, createSession(30) at second 40 would live 0 s. The event
+// also carries its timestamp, taken a few milliseconds from d, so
+// RequestedTTL inverts the rule: d is the instant nearest the timestamp that
+// has expiresAt's milliseconds, and ttl = expiresAt (whole seconds) - d's
+// minute. JS computes the minute in local time, which is the UTC minute in
+// every zone (offsets are whole minutes). The session then lives ttl from
+// its arrival on the platform's clock, so the app's clock does not matter.
+// Without a timestamp, the time left until expiresAt is used. A ttl of 0
+// (the SDKs allow it) becomes MinTTL (1 s).
 //
 // # Lifetime
 //
 // A session starts when it is first used (Ensure: a listener registration, a
 // state write, any SDK command carrying X-Neru-SessionId) or announced
 // (Create: the SDK's session_created, whose ttl wins, even over a later or
-// earlier implicit creation). An implicitly created session lives
+// earlier implicit creation; see Exact TTL). An implicitly created session lives
 // DefaultTTL (7 days, NERU_SESSION_TTL) under fixed expiry.
 //
 // Sliding expiry is per instance (instance.SessionIdle > 0): a new implicit
@@ -30,8 +65,8 @@
 // last use), and each process remembers for a few seconds which sessions it
 // saw alive and until when, so most uses cost no Redis round trip. Workers
 // extend sessions from a background batch (Record), not on the delivery
-// path. An extension also moves the end of the session's state
-// (state.Store.ExpireSession).
+// path. An extension also moves the end of the session's state, first
+// (state.Store.ExtendSession; see State through an expiry).
 //
 // # Expiry
 //
@@ -50,7 +85,46 @@
 // last and only if it did not change meanwhile, so a crash or a race never
 // loses a session from the index. Sweeps are idempotent. State keys carry
 // the session's end as their own TTL too, so they go on time even between
-// sweeps; listeners go at the next sweep.
+// sweeps; listeners, schedules and queues go at the next sweep, and until
+// then the router's liveness check keeps the listeners from matching.
+//
+// # Ended sessions stay dead
+//
+// A session that expired or was deleted has ended, and stays ended for
+// TombstoneTTL (24 h): Ensure (every implicit use: a listener registration,
+// a state write, an SDK command naming it) fails with an *ExpiredError
+// (errors.Is ErrExpired; "session <id> expired at <time>", which the SDK
+// endpoint answers 410 session_expired) instead of creating it afresh. Only
+// Create, a fresh session_created, starts it again: what the old one left
+// behind goes first, then its tombstone. Ended tells whether and when a
+// session ended.
+//
+// The end is recorded in the shard's tombstone set, which shares the expiry
+// index's hash tag: Delete writes the tombstone before it removes the
+// record, so no use in between can create the session again; the sweep
+// replaces the index entry by the tombstone in one script after the
+// cleanup. Between the record's expiry and the sweep, the due index entry
+// itself says the session ended. A live record always wins over a
+// tombstone. Each tombstone write also sweeps its set: entries older than
+// TombstoneTTL go, the set keeps at most 65,536 entries (about a million
+// per instance, some 80 bytes each; past that the oldest go early), and the
+// set expires TombstoneTTL after its newest entry. The global session never
+// ends and gets no tombstone.
+//
+// A session's end removes its listeners, its schedules and its queues with
+// their items (WithRemover: packages listener, scheduler and queue), its
+// state (WithState) and its recent list, so nothing of it fires again.
+//
+// # State through an expiry
+//
+// From the app's view a session's state ends at one instant: every state
+// key of the session carries the session's end as its own expiry (the same
+// millisecond as the record's), and the moves and the removal are one
+// script each (package state). When the end moves later (sliding
+// extension, a later session_created), the state moves first and only
+// later (ExtendSession), so it never ends before its session; moved the
+// other way round, the keys no write had touched yet would expire at the
+// old end under a live session.
 //
 // # The session cap
 //

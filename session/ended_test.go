@@ -305,3 +305,73 @@ func TestStateMovesBeforeTheSession(t *testing.T) {
 		}
 	}
 }
+
+// hashTag is the part of a key Redis Cluster hashes.
+func hashTag(key string) string {
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+			return key[i+1 : i+1+j]
+		}
+	}
+	return key
+}
+
+func TestAnySDKSessionID(t *testing.T) {
+	e := newEnv(t, testenv.Redis, session.Policy{})
+	ctx := context.Background()
+	id := "user alice {support desk} " + strings.Repeat("é}{%", 975/5)
+	if len(id) < 1000 || session.ValidateID(id) != nil {
+		t.Fatalf("test id of %d bytes invalid: %v", len(id), session.ValidateID(id))
+	}
+	if _, err := e.sessions.Ensure(ctx, "i1", id); err != nil {
+		t.Fatal(err)
+	}
+	e.listen(t, id, "l1")
+	e.setState(t, id, "k")
+	e.scheduleAndQueue(t, id, "job")
+	if err := e.sessions.Record(ctx, []session.Outcome{{InstanceID: "i1", SessionID: id, DeliveryID: "d", Status: session.StatusDelivered}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.state.Exec(ctx, tenant, state.Command{Operation: "GET", Namespace: "state:" + id, Key: "k"})
+	if err != nil || string(got) != `"\"v\""` {
+		t.Fatalf("state GET: %s %v", got, err)
+	}
+	ls, _ := e.listeners.List(ctx, "i1", id)
+	if len(ls) != 1 || ls[0].SessionID != id {
+		t.Fatalf("listeners of the session: %+v", ls)
+	}
+	page, _, err := e.sessions.List(ctx, "i1", "", 10)
+	if err != nil || len(page) != 1 || page[0].ID != id {
+		t.Fatalf("the session is not listed as given: %+v %v", page, err)
+	}
+	// Every key of the session is in the slot the platform chose: the
+	// session's own tag, which holds the escaped id whole (the session
+	// scripts stay on one node), or the instance's (the scheduler's and
+	// the queues' per-session sets).
+	esc := session.KeyPart(id)
+	n := 0
+	for _, k := range e.rdb.Keys(ctx, e.ks+"*").Val() {
+		tag := hashTag(k)
+		if !strings.Contains(k, esc) {
+			continue
+		}
+		n++
+		if tag != "i1:"+esc && tag != "i1:s:"+esc && tag != "i1" {
+			t.Errorf("key %.60q… has hash tag %.60q…, not the session's", k, tag)
+		}
+	}
+	if n < 4 { // record, listener set, recent list, state key and registry
+		t.Fatalf("found %d keys of the session", n)
+	}
+	if err := e.sessions.Delete(ctx, "i1", id); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range e.rdb.Keys(ctx, e.ks+"*").Val() {
+		if strings.Contains(k, esc) {
+			t.Errorf("key %.80q… outlived the session's delete", k)
+		}
+	}
+	if _, err := e.sessions.Ensure(ctx, "i1", id); !errors.Is(err, session.ErrExpired) {
+		t.Fatalf("Ensure after delete: %v", err)
+	}
+}

@@ -39,8 +39,9 @@
 // its own instance's state, whatever id it sends. The braces are Redis Cluster
 // hash tags, so all keys of one namespace share a slot and the session scripts
 // (session.go) are cluster-safe. Different namespaces spread over slots. The
-// client-chosen parts of a tag (session id, custom namespace) have '%', '{' and
-// '}' percent-escaped, and tenant ids may not contain ':', '{' or '}'. A tag
+// client-chosen parts of a tag (session id, custom namespace) are written by
+// session.KeyPart ('%', '{' and '}' percent-escaped), and tenant ids may not
+// contain ':', '{' or '}'. A tag
 // therefore ends at its first '}', and two namespaces can never map to the same
 // key. App keys always follow "}:" and the registry follows "}_", so no app
 // key can clash with the registry.
@@ -82,8 +83,15 @@
 // Its [SessionTTL] is the session store's Ensure: a write to state:<id>
 // creates session <id> if the app never announced it (with the default
 // lifetime, as a listener registration would) and takes its expiry from
-// there. The global session never expires. A session id the session store
-// refuses (spaces, braces) fails the write with session.ErrInvalidID.
+// there. The global session never expires. The session id of state:<id> is
+// any id session.ValidateID accepts (up to 1,024 bytes; the namespace limit
+// does not apply to it); anything else is [ErrBadArgs]. A write in a session
+// that has ended fails with session.ErrExpired (the SDK endpoint answers
+// 410), and nothing is written.
+//
+// [Store.ExtendSession] is [Store.ExpireSession] for an end that only moves
+// later (PEXPIREAT GT): the session store calls it before it extends a
+// session, so state never ends before its session.
 //
 // The gateway maps the sentinels to HTTP: [ErrUnknownOperation] and
 // [ErrBadArgs] to 400, [ErrWrongType] to 409 (code wrong_type) and

@@ -199,6 +199,39 @@ func TestExpireSession(t *testing.T) {
 	}
 }
 
+// TestExtendSession: the move made before a session is extended only ever
+// moves state later, so it cannot end state before its session even when
+// the extension then does not apply.
+func TestExtendSession(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.exec(tenantA, "SET", "state:S", "follows", `["1"]`)
+	e.exec(tenantA, "SET", "state:S", "own", `["1"]`)
+	e.exec(tenantA, "EXPIRE", "state:S", "own", `["60"]`)
+	appTTL := e.expireTime(e.sessionKey("S", "own"))
+	for _, tc := range []struct {
+		name string
+		at   time.Time
+		want int64
+	}{
+		{"earlier: nothing moves", e.end.Add(-time.Hour), e.end.UnixMilli()},
+		{"later: the session's keys move", e.end.Add(time.Hour), e.end.Add(time.Hour).UnixMilli()},
+	} {
+		if err := e.store.ExtendSession(e.ctx, "inst-a", "S", tc.at); err != nil {
+			t.Fatal(err)
+		}
+		for key, want := range map[string]int64{
+			e.sessionKey("S", "follows"): tc.want,
+			e.sessionKey("S", "own"):     appTTL,
+			e.registryKey("S"):           tc.want,
+		} {
+			if got := e.expireTime(key); got != want {
+				t.Errorf("%s: %s expires at %d, want %d", tc.name, key, got, want)
+			}
+		}
+	}
+}
+
 // TestSessionTTLError: when the session's expiry is unknown, a write fails
 // with that error and changes nothing.
 func TestSessionTTLError(t *testing.T) {
