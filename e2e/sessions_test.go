@@ -62,12 +62,21 @@ func (h *harness) adminSession(id string) (adminSession, int) {
 	return s, code
 }
 
-// announce sends the SDK's session_created for a session ending at exp.
-func (h *harness) announce(id string, exp time.Time) {
+// announce sends the session_created of createSession(ttl) as the SDKs do:
+// expiresAt is now with its seconds set to ttl (session/doc.go, Exact TTL).
+func (h *harness) announce(id string, ttl int) {
 	h.t.Helper()
+	h.announceAt(id, ttl, time.Now())
+}
+
+// announceAt is announce as sent at the SDK's clock reading now.
+func (h *harness) announceAt(id string, ttl int, now time.Time) {
+	h.t.Helper()
+	ms := time.Duration(now.Nanosecond()) / time.Millisecond * time.Millisecond
+	exp := now.Truncate(time.Minute).Add(time.Duration(ttl)*time.Second + ms)
 	body := mustJSON(map[string]any{
 		"event_type": "session_created", "source_type": "instance", "details": map[string]any{"expiresAt": exp.UTC().Format(time.RFC3339Nano)},
-		"timestamp": time.Now().UTC().Format(time.RFC3339Nano), "id": "ev-" + id, "session_id": id, "instance_id": "e2e",
+		"timestamp": now.UTC().Format(time.RFC3339Nano), "id": "ev-" + id, "session_id": id, "instance_id": "e2e",
 	})
 	if r := h.sdkPost("events-submission", "", "", body, "X-Neru-SessionId", id); r.Status != 200 {
 		h.t.Fatalf("session_created: %d %s", r.Status, r.Body)
@@ -83,7 +92,7 @@ func TestSessionExpiry(t *testing.T) {
 	h.startWorker()
 	ctx := context.Background()
 	short := h.sdk.NewSession()
-	h.announce(short.ID, time.Now().Add(1500*time.Millisecond))
+	h.announce(short.ID, 2)
 	global := h.sdk.GlobalSession()
 	for i, s := range []*sdk.Session{short, global} {
 		if _, err := s.OnMessage(ctx, "/onMessage", sdk.Contact{Type: "sms", Number: fmt.Sprint("44770090500", i)}, sdk.Contact{Type: "sms"}); err != nil {
@@ -94,7 +103,7 @@ func TestSessionExpiry(t *testing.T) {
 		}
 	}
 	got, code := h.adminSession(short.ID)
-	if code != 200 || len(got.Listeners) != 1 || got.StateKeys == nil || *got.StateKeys != 1 || got.TTLSeconds == nil || *got.TTLSeconds > 1.5 {
+	if code != 200 || len(got.Listeners) != 1 || got.StateKeys == nil || *got.StateKeys != 1 || got.TTLSeconds == nil || *got.TTLSeconds > 2 {
 		t.Fatalf("before expiry: %d %+v", code, got)
 	}
 	if code, body := h.webhook("/messages/inbound", inboundSMS("447700905000", ourNumber, "hi")); code != 200 || !bytes.Contains(body, []byte(`"deliveries":1`)) {
@@ -324,7 +333,7 @@ func TestMaxSessions(t *testing.T) {
 	if err := h.sdk.GlobalSession().State().Set(ctx, "k", 1); err != nil {
 		t.Fatalf("global session: %v", err)
 	}
-	h.announce(c.ID, time.Now().Add(time.Hour))
+	h.announce(c.ID, 3600)
 	if _, code := h.adminSession(c.ID); code != http.StatusNotFound {
 		t.Fatalf("session_created over the cap created it: %d", code)
 	}

@@ -43,7 +43,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	ls := listener.NewStore(rdb, ks)
-	ss := session.NewStore(rdb, ks, time.Hour, session.WithListeners(ls))
+	ss := session.NewStore(rdb, ks, time.Hour, session.WithRemover("listeners", ls))
 	return &env{t: t, r: router.New(ls, ss, pub), js: js, listeners: ls, sessions: ss}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -301,13 +302,19 @@ func (a *API) serve(c echo.Context) error {
 // touchSession is the session hook of every authenticated SDK command: the
 // session it names exists from now on (created with the default lifetime if
 // it was unknown, refused past the instance's cap) and, under sliding
-// expiry, lives on. Commands without a valid session id pass unchanged.
+// expiry, lives on. A session that has ended refuses every command (410
+// session_expired) until a session_created starts it again, and an id that
+// is not a session id (control characters, over 1,024 bytes) is a 400.
+// Commands without a session header pass unchanged.
 func (a *API) touchSession(ctx context.Context, inst *instance.Instance, id string) error {
 	if id == "" {
 		return nil
 	}
+	if err := session.ValidateID(id); err != nil {
+		return fmt.Errorf("X-Neru-SessionId: %w", err)
+	}
 	if err := a.d.Sessions.Touch(ctx, inst.ID, id); err != nil {
-		if errors.Is(err, session.ErrTooMany) {
+		if errors.Is(err, session.ErrTooMany) || errors.Is(err, session.ErrExpired) {
 			return err
 		}
 		// Not the command's fault: log it and let the command run.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/neru-dev/neru/internal/httpx"
+	"github.com/neru-dev/neru/session"
 )
 
 // telemetryAdapters are events-submission and logs-submission. Their
@@ -30,8 +31,9 @@ func (a *API) submitEvent(r *http.Request) {
 		return
 	}
 	var ev struct {
-		EventType string `json:"event_type"`
-		SessionID string `json:"session_id"`
+		EventType string    `json:"event_type"`
+		SessionID string    `json:"session_id"`
+		Timestamp time.Time `json:"timestamp"`
 		Details   struct {
 			ExpiresAt time.Time `json:"expiresAt"`
 		} `json:"details"`
@@ -39,10 +41,8 @@ func (a *API) submitEvent(r *http.Request) {
 	if json.Unmarshal(body, &ev) != nil || ev.EventType != "session_created" {
 		return
 	}
-	ttl := time.Until(ev.Details.ExpiresAt)
-	if ttl < time.Second {
-		ttl = time.Second // expiresAt is rounded down to the minute by the SDK
-	}
+	// expiresAt is "this minute, second = ttl" (session/doc.go, Exact TTL).
+	ttl := session.RequestedTTL(ev.Timestamp, ev.Details.ExpiresAt, time.Now())
 	if _, err := a.d.Sessions.Create(r.Context(), inst.ID, ev.SessionID, ttl); err != nil {
 		a.log.Warn("events-submission: session not created", "instance", inst.ID, "err", err)
 	}

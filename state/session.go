@@ -2,11 +2,14 @@ package state
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/neru-dev/neru/session"
 )
 
 // registrySuffix follows a session's hash tag to name the session's registry:
@@ -101,6 +104,9 @@ return redis.call('PEXPIREAT', KEYS[1], ARGV[1], 'GT')
 // sessionWrite runs c, a write in a session namespace, through writeScript.
 func (s *Store) sessionWrite(ctx context.Context, instanceID string, c call) (*redis.Cmd, error) {
 	at, ok, err := s.sessions.ExpiresAt(ctx, instanceID, c.session)
+	if errors.Is(err, session.ErrExpired) {
+		return nil, err // as it is: its text is the app's answer (410)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("state: expiry of session %q: %w", c.session, err)
 	}

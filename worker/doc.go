@@ -58,6 +58,12 @@
 // before the dead delivery is acked, and every partition loads its holds
 // when it starts, so holds survive restarts and takeovers.
 //
+// A delivery whose session has ended (expired, or deleted through the admin
+// API: session.Store.Ended, asked before every attempt, one Redis round
+// trip) dies at once with the reason "session_expired: session <id> expired
+// at <time>", so an ended session's in-flight events, schedules and
+// callbacks never reach the app.
+//
 // Sessions (WithSessions). Every attempt's outcome (delivered, failed, dead)
 // goes through a buffered channel to one recorder goroutine, which writes
 // them in batches (session.Store.Record: the per-session recent list, and

@@ -7,6 +7,7 @@ import (
 
 	"github.com/neru-dev/neru/delivery"
 	"github.com/neru-dev/neru/instance"
+	"github.com/neru-dev/neru/session"
 )
 
 // PermanentError is a failure that retrying cannot fix; the delivery goes
@@ -32,6 +33,16 @@ func (w *Worker) sendOnce(ctx context.Context, d *delivery.Delivery, attempt int
 		defer func() { <-w.slots }()
 	case <-ctx.Done():
 		return 0, ctx.Err()
+	}
+	if w.sessions != nil {
+		// An ended session's deliveries never reach the app (package doc).
+		at, ended, err := w.sessions.Ended(ctx, d.InstanceID, d.SessionID)
+		if err != nil {
+			return fmt.Errorf("%w: session %s: %v", errLookup, d.SessionID, err)
+		}
+		if ended {
+			return &PermanentError{Reason: "session_expired: " + (&session.ExpiredError{ID: d.SessionID, At: at}).Error()}
+		}
 	}
 	in, err := w.instances.Get(ctx, d.InstanceID)
 	if errors.Is(err, instance.ErrNotFound) {

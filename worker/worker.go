@@ -57,6 +57,10 @@ type Sessions interface {
 	// it every SweepInterval; it must itself make concurrent sweeps cheap
 	// (owner and hold name the lock it may take) and be idempotent.
 	Sweep(ctx context.Context, owner string, now time.Time, hold time.Duration) (int, error)
+	// Ended reports whether a session has ended (expired or deleted) and
+	// when. It is asked before every attempt: a delivery of an ended
+	// session goes to the DLQ instead of reaching the app.
+	Ended(ctx context.Context, instanceID, id string) (time.Time, bool, error)
 }
 
 // Option configures a worker.
