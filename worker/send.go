@@ -16,7 +16,7 @@ type PermanentError struct{ Reason string }
 
 func (e *PermanentError) Error() string { return e.Reason }
 
-// errLookup wraps a failure to resolve the instance (Redis): the request
+// errLookup wraps a failure to resolve the instance or the session (Redis): the request
 // never reached the app, so it says nothing about the app's health.
 var errLookup = errors.New("instance lookup failed")
 
