@@ -38,10 +38,10 @@ func (w *Worker) sendOnce(ctx context.Context, d *delivery.Delivery, attempt int
 		// An ended session's deliveries never reach the app (package doc).
 		at, ended, err := w.sessions.Ended(ctx, d.InstanceID, d.SessionID)
 		if err != nil {
-			return fmt.Errorf("%w: session %s: %v", errLookup, d.SessionID, err)
+			return 0, fmt.Errorf("%w: session %s: %v", errLookup, d.SessionID, err)
 		}
 		if ended {
-			return &PermanentError{Reason: "session_expired: " + (&session.ExpiredError{ID: d.SessionID, At: at}).Error()}
+			return 0, &PermanentError{Reason: "session_expired: " + (&session.ExpiredError{ID: d.SessionID, At: at}).Error()}
 		}
 	}
 	in, err := w.instances.Get(ctx, d.InstanceID)
