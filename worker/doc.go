@@ -22,7 +22,10 @@
 // before the lease can pass to another worker, on the lease's own timer
 // (three quarters of a lease after the last renewal was sent), so a
 // rebalance loop stuck on a slow Redis or NATS call cannot let two workers
-// deliver one partition. A partition counts as stopped (and its
+// deliver one partition. The loop itself never waits on NATS: a claimed
+// partition's consumer is reset in the background while the loop keeps
+// renewing the leases it holds, so NATS electing leaders does not fence
+// the partitions that are running. A partition counts as stopped (and its
 // lease is released) only once every lane has returned, including a lane an
 // enqueue racing the stop had just started.
 //
