@@ -69,3 +69,51 @@ func TestSignedWebhooks(t *testing.T) {
 		t.Fatalf("stream holds %d, want the one signed webhook", h.stored())
 	}
 }
+
+// A signed GET webhook has no body: its token carries no payload_hash, or
+// the hash of the empty body; any other hash is refused.
+func TestSignedGetWebhooks(t *testing.T) {
+	h := start(t)
+	h.listen("cb-1", "s-1", "CALL-G")
+	secrets := []string{"get-signature-secret"}
+	if _, err := h.p.Instances.Update(context.Background(), "shop", instance.Settings{SignatureSecrets: &secrets}); err != nil {
+		t.Fatal(err)
+	}
+	empty := sha256.Sum256(nil)
+	get := func(claims jwt.MapClaims) int {
+		req, _ := http.NewRequest(http.MethodGet, h.public.URL+"/webhooks/app-1/voice/event?uuid=CALL-G&status=answered", nil)
+		if claims != nil {
+			tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(secrets[0]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	other := sha256.Sum256([]byte("uuid=CALL-G&status=answered"))
+	if code := get(nil); code != http.StatusUnauthorized {
+		t.Fatalf("unsigned GET: %d", code)
+	}
+	if code := get(jwt.MapClaims{"iat": time.Now().Unix(), "payload_hash": hex.EncodeToString(other[:])}); code != http.StatusUnauthorized {
+		t.Fatalf("GET with a hash of something else: %d", code)
+	}
+	if h.stored() != 0 {
+		t.Fatalf("refused GETs were published: %d", h.stored())
+	}
+	if code := get(jwt.MapClaims{"iat": time.Now().Unix()}); code != http.StatusOK {
+		t.Fatalf("signed GET without payload_hash: %d", code)
+	}
+	if code := get(jwt.MapClaims{"iat": time.Now().Unix(), "payload_hash": hex.EncodeToString(empty[:])}); code != http.StatusOK {
+		t.Fatalf("signed GET with the empty body's hash: %d", code)
+	}
+	// Both are the same event (same query): stored once.
+	if h.stored() != 1 {
+		t.Fatalf("stream holds %d, want the one GET event", h.stored())
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -25,23 +26,27 @@ import (
 func (e *Edge) routeWebhooks(g *echo.Group) {
 	for _, p := range e.d.Providers {
 		for _, w := range p.Webhooks {
-			g.POST("/"+w.Path, e.outage.wrap(e.errors, e.webhook(w.Path, w.Parse)))
+			g.POST("/"+w.Path, e.outage.wrap(e.errors, e.webhook(w.Path, nil, w.Parse)))
+			if w.Query != nil {
+				g.GET("/"+w.Path, e.outage.wrap(e.errors, e.webhook(w.Path, w.Query, w.Parse)))
+			}
 		}
 	}
 }
 
 // webhook reads, resolves and parses one webhook and answers it the way
 // its parser says, then reports what it did to the observer.
-func (e *Edge) webhook(route string, parse func([]byte) (*router.Event, providers.Mode, error)) echo.HandlerFunc {
+// query, when not nil, builds the body from the query parameters of a GET.
+func (e *Edge) webhook(route string, query func(url.Values) ([]byte, error), parse func([]byte) (*router.Event, providers.Mode, error)) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ob := observe.Webhook{Route: route, Start: time.Now()}
-		err := e.handleWebhook(c, parse, &ob)
+		err := e.handleWebhook(c, query, parse, &ob)
 		e.observed(c, &ob, err)
 		return err
 	}
 }
 
-func (e *Edge) handleWebhook(c echo.Context, parse func([]byte) (*router.Event, providers.Mode, error), ob *observe.Webhook) error {
+func (e *Edge) handleWebhook(c echo.Context, query func(url.Values) ([]byte, error), parse func([]byte) (*router.Event, providers.Mode, error), ob *observe.Webhook) error {
 	body, err := httpx.ReadBody(c.Request(), e.cfg.MaxBody)
 	if err != nil {
 		return err
@@ -55,8 +60,15 @@ func (e *Edge) handleWebhook(c echo.Context, parse func([]byte) (*router.Event, 
 		return err
 	}
 	ob.Instance = in.ID
+	// The signature covers the raw body: a signed GET has none, so its
+	// token carries no payload_hash, or the hash of the empty body.
 	if err := e.verifySignature(c.Request(), in, body, time.Now()); err != nil {
 		return err
+	}
+	if query != nil {
+		if body, err = query(c.QueryParams()); err != nil {
+			return err
+		}
 	}
 	ev, mode, err := parse(body)
 	if err != nil {

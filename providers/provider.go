@@ -12,6 +12,7 @@ package providers
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 
 	"github.com/neru-dev/neru/internal/httpx"
 	"github.com/neru-dev/neru/listener"
@@ -39,6 +40,10 @@ type Webhook struct {
 	// Parse reads the body and says how to answer it; a malformed body is
 	// an error the provider's Errors map (a 4xx).
 	Parse func(body []byte) (*router.Event, Mode, error)
+	// Query, when set, also serves the webhook as GET: it builds the body
+	// Parse reads from the query parameters (Vonage's voice answer_method
+	// and event_method may be GET). Nil: POST only.
+	Query func(url.Values) ([]byte, error)
 }
 
 // Streamed adapts a parser of stream-only webhooks.

@@ -20,7 +20,7 @@ var Descriptor = providers.Descriptor{
 		{Path: "voice/answer", Parse: func(b []byte) (*router.Event, providers.Mode, error) {
 			ev, err := ParseAnswer(b)
 			return ev, providers.Answer, err
-		}},
+		}, Query: FromQuery},
 		// Input results (speech, DTMF) are answered with an NCCO by the
 		// newest listener; every other call event goes through the stream.
 		{Path: "voice/event", Parse: func(b []byte) (*router.Event, providers.Mode, error) {
@@ -29,7 +29,7 @@ var Descriptor = providers.Descriptor{
 				return ev, providers.Input, err
 			}
 			return ev, providers.Stream, err
-		}},
+		}, Query: FromQuery},
 		{Path: "voice/rtc", Parse: providers.Streamed(ParseRTC)},
 	},
 	Errors: HTTPErrors,
