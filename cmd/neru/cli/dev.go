@@ -170,7 +170,10 @@ func Dev(ctx context.Context, o DevOptions, out io.Writer) error {
 		fake = devFake(o)
 	}
 	envFile := filepath.Join(o.DataDir, "dev.env")
-	appEnv := devAppEnv(o, key)
+	appEnv, err := devAppEnv(o, key)
+	if err != nil {
+		return err
+	}
 	if err := os.WriteFile(envFile, []byte(appEnv), 0o600); err != nil {
 		return err
 	}
@@ -281,7 +284,7 @@ func devKey(path string) (*rsa.PrivateKey, error) {
 }
 
 // devAppEnv is the environment an SDK app needs to run against `neru dev`.
-func devAppEnv(o DevOptions, key *rsa.PrivateKey) string {
+func devAppEnv(o DevOptions, key *rsa.PrivateKey) (string, error) {
 	der, _ := x509.MarshalPKCS8PrivateKey(key)
 	pemText := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 	port := "3000"
@@ -290,8 +293,7 @@ func devAppEnv(o DevOptions, key *rsa.PrivateKey) string {
 			port = o.AppURL[i+1:]
 		}
 	}
-	var b strings.Builder
-	for _, kv := range [][2]string{
+	return dotenv([][2]string{
 		{"DEBUG", "true"},
 		{"INSTANCE_ID", o.InstanceID},
 		{"API_ACCOUNT_ID", "dev-account"},
@@ -300,16 +302,7 @@ func devAppEnv(o DevOptions, key *rsa.PrivateKey) string {
 		{"VCR_PORT", port},
 		{"PORT", port},
 		{"PRIVATE_KEY", pemText},
-	} {
-		fmt.Fprintf(&b, "export %s=%s\n", kv[0], shellQuote(kv[1]))
-	}
-	return b.String()
-}
-
-// shellQuote quotes s for sh/bash as $'...', which keeps the key's newlines.
-func shellQuote(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`)
-	return "$'" + r.Replace(s) + "'"
+	})
 }
 
 // devVonage decides where vonage-api goes in dev mode; it reports whether
