@@ -17,17 +17,6 @@ const (
 	Attempt = "attempt" // one delivery attempt finished
 )
 
-// Outcomes of an attempt, and of a webhook.
-const (
-	Delivered = "delivered" // the app answered 2xx
-	Retry     = "retry"     // failed; it will be tried again
-	Dead      = "dead"      // moved to the DLQ
-	Routed    = "routed"    // a webhook published for its listeners
-	Answered  = "answered"  // a call answered with the app's NCCO
-	Fallback  = "fallback"  // a call answered with the fallback NCCO
-	Failed    = "failed"    // a webhook the gateway could not handle
-)
-
 // Event is one line of the stream.
 type Event struct {
 	Type     string    `json:"type"`
@@ -37,17 +26,23 @@ type Event struct {
 	// Kind is the event kind, e.g. messages.inbound or voice.answer.
 	Kind    string `json:"kind,omitempty"`
 	EventID string `json:"eventId,omitempty"`
-	// Listeners is how many listeners a webhook matched.
-	Listeners  int    `json:"listeners"`
-	DeliveryID string `json:"deliveryId,omitempty"`
-	Route      string `json:"route,omitempty"`
+	// Listeners is how many listeners a webhook matched, and Deliveries
+	// the ids of the deliveries made for them (attempts carry the same
+	// DeliveryID), so a watcher can follow one webhook to its attempts.
+	Listeners  int      `json:"listeners"`
+	Deliveries []string `json:"deliveries,omitempty"`
+	DeliveryID string   `json:"deliveryId,omitempty"`
+	Route      string   `json:"route,omitempty"`
 	// Status is the app's HTTP status; 0 when it gave none (timeout,
 	// connection refused).
 	Status    int     `json:"status,omitempty"`
 	LatencyMs float64 `json:"latencyMs"`
 	Attempt   int     `json:"attempt,omitempty"`
-	Outcome   string  `json:"outcome"`
-	Error     string  `json:"error,omitempty"`
+	// Outcome is one of package observe's webhook or attempt outcomes
+	// (routed, unmatched, answered, fallback, …; delivered, retried, dead,
+	// refused).
+	Outcome string `json:"outcome"`
+	Error   string `json:"error,omitempty"`
 }
 
 const (

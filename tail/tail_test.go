@@ -71,7 +71,7 @@ func TestStream(t *testing.T) {
 	}
 	p.Publish(tail.Event{Type: tail.Attempt, Instance: "b", Session: "s1"}) // other instance
 	p.Publish(tail.Event{Type: tail.Attempt, Instance: "a", Session: "s2"}) // other session
-	p.Publish(tail.Event{Type: tail.Attempt, Instance: "a", Session: "s1", Route: "/onMessage", Status: 200, Outcome: tail.Delivered})
+	p.Publish(tail.Event{Type: tail.Attempt, Instance: "a", Session: "s1", Route: "/onMessage", Status: 200, Outcome: "delivered"})
 	select {
 	case ev := <-got:
 		if ev.Instance != "a" || ev.Session != "s1" || ev.Route != "/onMessage" || ev.Status != 200 || ev.At.IsZero() {

@@ -214,7 +214,8 @@ func (b *bench) startPlatform(ctx context.Context, tmp string) error {
 	}
 	b.appID, b.instID = fmt.Sprintf("bench-%08x", run), "bench"
 	args := []string{"dev", "--data-dir", filepath.Join(tmp, "dev"), "--addr", addr, "--command-addr", cmd,
-		"--fake-vonage-addr", fake, "--app-url", b.sinkURL, "--application-id", b.appID, "--instance", b.instID}
+		"--fake-vonage-addr", fake, "--app-url", b.sinkURL, "--application-id", b.appID, "--instance", b.instID,
+		"-q"} // a line per event would be part of what is measured
 	if b.o.RedisURL != "" {
 		args = append(args, "--redis-url", b.o.RedisURL)
 	}

@@ -72,7 +72,7 @@ NERU_GATEWAY_URL) and send NERU_ADMIN_TOKEN as the bearer token.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
 		devCmd(), simulateCmd(), benchCmd(),
-		instanceCmd(), sessionsCmd(), dlqCmd(), schedulesCmd(), queuesCmd(), assetsCmd(), logsCmd(), outboxCmd(),
+		instanceCmd(), sessionsCmd(), dlqCmd(), schedulesCmd(), queuesCmd(), assetsCmd(), logsCmd(), outboxCmd(), tailCmd(),
 		versionCmd(),
 	)
 	return root

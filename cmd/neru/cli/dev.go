@@ -31,6 +31,7 @@ import (
 	"github.com/neru-dev/neru/internal/httpx"
 	"github.com/neru-dev/neru/internal/logging"
 	"github.com/neru-dev/neru/platform"
+	"github.com/neru-dev/neru/tail"
 )
 
 // DevOptions configures `neru dev`.
@@ -55,6 +56,9 @@ type DevOptions struct {
 	// PprofAddr serves net/http/pprof (empty: not served), for profiling
 	// the platform under `neru bench`.
 	PprofAddr string
+	// Quiet leaves out the live lines (webhooks and delivery attempts,
+	// as `neru tail` prints them).
+	Quiet bool
 }
 
 const defaultFakeVonageAddr = "127.0.0.1:8090"
@@ -91,6 +95,7 @@ DEVELOPMENT ONLY: the dev instance accepts SDK calls from loopback without a tok
 	fs.StringVar(&o.FakeVonageAddr, "fake-vonage-addr", defaultFakeVonageAddr, "listen address of the fake Vonage API")
 	fs.StringVar(&o.VonageKeysDir, "vonage-keys-dir", os.Getenv("NERU_VONAGE_KEYS_DIR"), "directory of <instance>.pem Vonage application keys (default <data-dir>/vonage-keys, with the dev key)")
 	fs.StringVar(&o.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this address (profiling; empty: off)")
+	fs.BoolVarP(&o.Quiet, "quiet", "q", false, "do not print a line per webhook and delivery attempt (as neru tail does)")
 	return c
 }
 
@@ -191,6 +196,7 @@ func Dev(ctx context.Context, o DevOptions, out io.Writer) error {
 	}
 	fmt.Fprintf(out, `neru dev: DEVELOPMENT MODE, NOT FOR PRODUCTION
   webhooks + admin   http://%s   (POST /webhooks/%s/{messages/inbound,messages/status,voice/answer,voice/event,voice/rtc})
+  console            http://%s/console/   (open from this machine; no token in dev mode)
   SDK endpoint       http://%s   (apps with DEBUG=true call here; no token needed for instance %q from loopback)
   app (instance %s)  %s   application id %s
   redis              %s
@@ -200,7 +206,7 @@ func Dev(ctx context.Context, o DevOptions, out io.Writer) error {
   vonage-api         %s
   assets             %s   (vonage-assets files)
 ready in %s
-`, o.Addr, o.AppID, o.CommandAddr, o.InstanceID, o.InstanceID, o.AppURL, o.AppID,
+`, o.Addr, o.AppID, o.Addr, o.CommandAddr, o.InstanceID, o.InstanceID, o.AppURL, o.AppID,
 		redisLine, o.NATSURL, persistence, envFile, devVonageBanner(o), cfg.Gateway.Assets.Dir, time.Since(start).Round(time.Millisecond))
 
 	eg, ctx := errgroup.WithContext(ctx)
@@ -212,6 +218,15 @@ ready in %s
 	}
 	eg.Go(func() error { return g.Run(ctx) })
 	eg.Go(func() error { return runWorker(ctx) })
+	if !o.Quiet {
+		// The same lines as neru tail, straight from the stream.
+		color := isTerminal(out)
+		eg.Go(func() error {
+			return tail.NewWatcher(p.NATS).Watch(ctx, tail.Filter{}, nil, func(ev tail.Event) {
+				fmt.Fprintln(out, tail.Line(ev, color))
+			})
+		})
+	}
 	if redisDied != nil {
 		eg.Go(func() error {
 			select {

@@ -2,6 +2,11 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -16,16 +21,24 @@ func simulateCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "simulate <kind> [flags]",
 		Short: "post a realistic provider webhook: sms | sms-status | call | voice-event",
-		Long: `simulate builds a webhook as the provider sends it and posts it to the gateway, then prints the
-gateway's status and answer (for a call: the NCCO the app answered).`,
+		Long: `simulate builds a webhook as the provider sends it (or takes it from --data) and posts it to the
+gateway, then says what happened, from the gateway's live stream (as neru tail shows it): how many
+listeners it matched and what became of each delivery ("delivered to /onMessage (200, 3 ms)",
+retries, a move to the DLQ), or for a call whether the app's NCCO or the fallback NCCO answered
+and why. Without access to the admin API (NERU_ADMIN_TOKEN) it prints the gateway's answer only.`,
 		Example: `  neru simulate call --uuid CALL-1 --from 447700900001
   neru simulate voice-event --uuid CALL-1 --speech "hello there"
   neru simulate sms --from 447700900001 --to 447700900000 --text "transcript please"
-  neru simulate sms-status --status rejected`,
+  neru simulate sms-status --status rejected
+  neru simulate sms --data @inbound.json`,
 	}
 	pf := c.PersistentFlags()
 	pf.StringVar(&o.Gateway, "gateway", env("NERU_GATEWAY_URL", simulate.DefaultGateway), "gateway base URL (env NERU_GATEWAY_URL)")
 	pf.StringVar(&o.ApplicationID, "application-id", "dev-app", "Vonage application id the webhook is for")
+	var data string
+	var wait time.Duration
+	pf.StringVar(&data, "data", "", "post this body instead of the built one: JSON, or @file to read it from a file")
+	pf.DurationVar(&wait, "wait", 10*time.Second, "how long to follow the deliveries before saying what is still pending")
 
 	kind := func(use, short string, build func(simulate.Options) (string, []byte), flags func(*pflag.FlagSet)) *cobra.Command {
 		k := &cobra.Command{
@@ -33,16 +46,37 @@ gateway's status and answer (for a call: the NCCO the app answered).`,
 			Short: short,
 			Args:  noArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
+				ctx, out := cmd.Context(), cmd.OutOrStdout()
+				if o.UUID == "" && data == "" {
+					o.UUID = uuid.NewString() // known, so the webhook can be found in the stream
+				}
 				path, body := build(o)
-				status, reply, err := simulate.Post(cmd.Context(), o, path, body)
+				id := o.UUID
+				if data != "" {
+					var err error
+					if body, err = readData(data); err != nil {
+						return err
+					}
+					id = ""
+				}
+				watch, werr := simulate.Watch(ctx, o.Gateway, os.Getenv("NERU_ADMIN_TOKEN"))
+				if watch != nil {
+					defer watch.Close()
+				}
+				status, reply, err := simulate.Post(ctx, o, path, body)
 				if err != nil {
 					return err
 				}
-				out := cmd.OutOrStdout()
-				fmt.Fprintf(out, "POST %s%s → %d\n%s\n", o.Gateway, path, status, reply)
+				fmt.Fprintf(out, "POST %s%s → %d\n", o.Gateway, path, status)
 				if status >= 300 {
+					fmt.Fprintf(out, "%s\n", reply)
 					return fmt.Errorf("the gateway refused the webhook (%d)", status)
 				}
+				if werr != nil {
+					fmt.Fprintf(out, "%s\n(cannot watch the live stream, so only the gateway's answer is shown: %v)\n", reply, werr)
+					return nil
+				}
+				watch.Explain(ctx, id, status, reply, wait, out)
 				return nil
 			},
 		}
@@ -90,4 +124,17 @@ gateway's status and answer (for a call: the NCCO the app answered).`,
 			conversation(fs)
 		}),
 	)
+}
+
+// readData is --data: the body itself, or @file.
+func readData(v string) ([]byte, error) {
+	name, ok := strings.CutPrefix(v, "@")
+	if !ok {
+		return []byte(v), nil
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("--data: %w", err)
+	}
+	return b, nil
 }
