@@ -172,10 +172,20 @@ func TestConsoleInChromium(t *testing.T) {
 	r := startDev(t)
 	ctx := browser(t)
 
+	// The live stream page, filtered to the dev instance, shows the
+	// scenario as it is played.
+	run(t, ctx, "live page", chromedp.Navigate(r.gateway+"/console/live?instance=dev"), chromedp.WaitVisible(chromedp.CSS("#live-ready")))
 	r.neruCmd("simulate", "call", "--uuid", "CALL-1", "--from", "447700900001")
 	r.neruCmd("simulate", "voice-event", "--uuid", "CALL-1", "--status", "answered")
 	r.neruCmd("simulate", "voice-event", "--uuid", "CALL-1", "--speech", "hello there")
-	r.neruCmd("simulate", "sms", "--from", "447700900001", "--to", "447700900000", "--text", "transcript please")
+	if out := r.neruCmd("simulate", "sms", "--from", "447700900001", "--to", "447700900000", "--text", "transcript please"); !strings.Contains(out, "delivered to /onMessage (200, ") {
+		t.Fatalf("neru simulate sms said:\n%s", out)
+	}
+	run(t, ctx, "live rows", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Poll[bool](`[...document.querySelectorAll('#live tbody tr')].some(r => r.textContent.includes('/onMessage') && r.textContent.includes('delivered'))
+			&& [...document.querySelectorAll('#live tbody tr')].some(r => r.textContent.includes('voice.answer'))`)(ctx, tg)
+		return err
+	}))
 
 	// The call's session is the one whose state holds the transcript.
 	var sid string

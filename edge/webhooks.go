@@ -148,16 +148,16 @@ func (e *Edge) answer(c echo.Context, in *instance.Instance, ev *router.Event, o
 	ob.Matched = targets(ev.Matched)
 	if err != nil {
 		e.log.Error("answer: match failed", "instance", in.ID, "err", err)
-		return e.fallback(c, ob)
+		return e.fallback(c, ob, "matching failed")
 	}
 	if l == nil {
 		e.log.Warn("answer: no listener for inbound call", "instance", in.ID)
-		return e.fallback(c, ob)
+		return e.fallback(c, ob, "no listener answers calls")
 	}
 	ncco, err := e.syncCall(ctx, in, ev, l)
 	if err != nil {
 		e.log.Warn("answer: app did not return an NCCO; answering the fallback", "instance", in.ID, "err", err)
-		return e.fallback(c, ob)
+		return e.fallback(c, ob, why(err))
 	}
 	ob.Outcome = observe.Answered
 	return c.JSONBlob(http.StatusOK, ncco)
@@ -177,7 +177,7 @@ func (e *Edge) input(c echo.Context, in *instance.Instance, ev *router.Event, ob
 		return err
 	}
 	if l == nil {
-		return e.fallback(c, ob)
+		return e.fallback(c, ob, "no listener answers it")
 	}
 	ncco, err := e.syncCall(ctx, in, ev, l)
 	if err == nil {
@@ -186,13 +186,13 @@ func (e *Edge) input(c echo.Context, in *instance.Instance, ev *router.Event, ob
 	}
 	if !unanswered(err) {
 		e.log.Warn("voice input: app's answer is not an NCCO; answering the fallback", "instance", in.ID, "err", err)
-		return e.fallback(c, ob)
+		return e.fallback(c, ob, why(err))
 	}
 	e.log.Warn("voice input: app did not answer in time; queued for retry", "instance", in.ID, "err", err)
 	if err := e.d.Router.Handoff(ctx, in.ID, ev, l); err != nil {
 		return err
 	}
-	return e.fallback(c, ob)
+	return e.fallback(c, ob, why(err)+"; queued for retry")
 }
 
 // errNotNCCO: the app answered 2xx with something other than an NCCO.
@@ -222,7 +222,15 @@ func (e *Edge) syncCall(ctx context.Context, in *instance.Instance, ev *router.E
 	return body, nil
 }
 
-func (e *Edge) fallback(c echo.Context, ob *observe.Webhook) error {
-	ob.Outcome = observe.Fallback
+// why says, for the live stream, why a synchronous call got no NCCO.
+func why(err error) string {
+	if unanswered(err) {
+		return "app unreachable (" + err.Error() + ")"
+	}
+	return err.Error()
+}
+
+func (e *Edge) fallback(c echo.Context, ob *observe.Webhook, reason string) error {
+	ob.Outcome, ob.Err = observe.Fallback, reason
 	return c.JSONBlob(http.StatusOK, []byte(e.cfg.FallbackNCCO))
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/neru-dev/neru/sdkapi"
 	"github.com/neru-dev/neru/session"
 	"github.com/neru-dev/neru/state"
+	"github.com/neru-dev/neru/tail"
 	"github.com/neru-dev/neru/worker"
 )
 
@@ -123,6 +124,13 @@ func (p *Platform) build() error {
 	p.DLQ = delivery.NewDLQ(p.JS, p.Events)
 	p.Logs = applogs.NewStore(rdb, ks, cfg.Gateway.LogsKept)
 	p.Router = router.New(p.Listeners, p.Sessions, p.Events)
+	// The live stream (neru tail, the console) is one more observer; it
+	// publishes only while somebody watches.
+	live, err := tail.NewPublisher(p.NATS, p.logger("tail"))
+	if err != nil {
+		return fmt.Errorf("platform: live stream: %w", err)
+	}
+	p.Observers.Add(live)
 	a := cfg.Gateway.Assets
 	if a.Dir != "" {
 		disk, err := assets.NewDisk(a.Dir)

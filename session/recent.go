@@ -32,6 +32,8 @@ type Outcome struct {
 	Kind       string    `json:"kind,omitempty"`
 	Status     string    `json:"status"`
 	Attempt    int       `json:"attempt"`
+	Code       int       `json:"code,omitempty"`      // the app's HTTP status; 0: it gave none
+	LatencyMs  float64   `json:"latencyMs,omitempty"` // of the attempt; 0 on a DLQ move
 	Error      string    `json:"error,omitempty"`
 	At         time.Time `json:"at"`
 }

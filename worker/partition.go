@@ -374,7 +374,7 @@ func (p *partition) deliver(m *pending) bool {
 		}
 		if err == nil {
 			w.metrics.delivered.Add(1)
-			w.record(d, session.StatusDelivered, attempt, nil)
+			w.record(d, session.StatusDelivered, attempt, status, took, nil)
 			w.observe(d, attempt, status, observe.Delivered, "", start, took)
 			p.forgetTries(m)
 			return p.ack(m)
@@ -394,7 +394,7 @@ func (p *partition) deliver(m *pending) bool {
 			return true
 		}
 		w.metrics.retried.Add(1)
-		w.record(d, session.StatusFailed, attempt, err)
+		w.record(d, session.StatusFailed, attempt, status, took, err)
 		w.observe(d, attempt, status, observe.Retried, err.Error(), start, took)
 		p.storeTries(m, attempt)
 		p.log.Debug("delivery failed, will retry", "delivery", d.ID, "attempt", attempt, "err", err)
@@ -467,7 +467,7 @@ func (p *partition) bury(m *pending, attempts int, reason string) bool {
 		return false // aborted: the next owner buries it again, stored once (same Nats-Msg-Id)
 	}
 	p.w.metrics.dead.Add(1)
-	p.w.record(d, session.StatusDead, attempts, errors.New(reason))
+	p.w.record(d, session.StatusDead, attempts, 0, 0, errors.New(reason))
 	p.log.Warn("delivery moved to the DLQ", "delivery", d.ID, "session", d.SessionID, "reason", reason)
 	return true
 }

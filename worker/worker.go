@@ -160,14 +160,15 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-// record hands an outcome to the recorder without ever waiting for it.
-func (w *Worker) record(d *delivery.Delivery, status string, attempt int, err error) {
+// record hands an outcome to the recorder without ever waiting for it;
+// code is the app's HTTP status (0: none) and took the attempt's latency.
+func (w *Worker) record(d *delivery.Delivery, status string, attempt, code int, took time.Duration, err error) {
 	if w.sessions == nil {
 		return
 	}
 	o := session.Outcome{
 		InstanceID: d.InstanceID, SessionID: d.SessionID, DeliveryID: d.ID, Path: d.Path, Kind: d.Kind,
-		Status: status, Attempt: attempt, At: time.Now().UTC(),
+		Status: status, Attempt: attempt, Code: code, LatencyMs: float64(took.Microseconds()) / 1000, At: time.Now().UTC(),
 	}
 	if err != nil {
 		o.Error = err.Error()

@@ -44,7 +44,10 @@ type Webhook struct {
 	Status   int    // HTTP status answered to the provider
 	// Matched are the listeners that accepted it, oldest first. For a
 	// synchronous webhook the answering listener is the last.
-	Matched  []Target
+	Matched []Target
+	// Err says why a call got the fallback NCCO or the webhook failed;
+	// "" otherwise.
+	Err      string
 	Start    time.Time
 	Duration time.Duration
 }

@@ -162,7 +162,7 @@ async function sessionPage(id, sid) {
     s.deliveries.length === 0 ? h('p', { class: 'muted' }, 'no deliveries yet') : h('table', { id: 'deliveries' },
       h('tr', {}, h('th', {}, 'at'), h('th', {}, 'route'), h('th', {}, 'kind'), h('th', {}, 'status'), h('th', {}, 'attempt'), h('th', {}, 'latency'), h('th', {}, 'error')),
       s.deliveries.map((d) => h('tr', {}, h('td', {}, fmtTime(d.at)), h('td', { class: 'mono' }, d.path), h('td', {}, d.kind),
-        h('td', {}, status(d.status)), h('td', {}, d.attempt), h('td', {}, fmtMs(d.latencyMs)), h('td', { class: 'mono' }, d.error)))));
+        h('td', {}, status(d.status), d.code ? ' (' + d.code + ')' : ''), h('td', {}, d.attempt), h('td', {}, fmtMs(d.latencyMs)), h('td', { class: 'mono' }, d.error)))));
 }
 
 async function dlqPage(id, q) {
