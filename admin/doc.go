@@ -12,9 +12,12 @@
 //	/instances/<id>/schedules[/<sid>]         list, get, cancel
 //	/instances/<id>/queues[/<name>[/pause|resume|deadletter[/pop]]]
 //	/instances/<id>/assets?prefix=&recursive=&limit=
+//	/instances/<id>/sessions/<sid>/state      the session's state keys with their values (the console)
+//	/tail?instance=&session=                  the live stream (package tail) as server-sent events
 //
-// A web console and a live event stream will be further groups in
-// Register, behind the same auth.
+// The web console is served at /console/ (console.go: embedded files, a
+// page application whose data calls are these routes; why the token is a
+// header from sessionStorage and not a cookie is said there).
 //
 // It owns no Redis keys and no NATS subjects: every store comes in Deps,
 // through the small interfaces declared here.

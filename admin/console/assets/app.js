@@ -119,12 +119,20 @@ function crumbs(id, ...rest) {
 
 async function sessionsPage(id, q) {
   const cursor = q.get('cursor') || '';
-  const page = await api('GET', '/instances/' + esc(id) + '/sessions?limit=50&cursor=' + esc(cursor));
+  const soft = (p) => api('GET', p).catch((e) => { if (e.status === 401) throw e; return null; }); // optional blocks
+  const [page, circuit, held] = await Promise.all([api('GET', '/instances/' + esc(id) + '/sessions?limit=50&cursor=' + esc(cursor)),
+    soft('/instances/' + esc(id) + '/circuit'), soft('/instances/' + esc(id) + '/held')]);
   const search = h('input', { name: 'id', id: 'search', placeholder: 'session id', size: 40 });
   const form = h('form', { class: 'bar', onsubmit: (e) => { e.preventDefault(); if (search.value) go(sessURL(id, search.value)); } },
     search, h('button', { type: 'submit' }, 'Open'));
   show(crumbs(id, 'sessions'), h('h1', {}, 'Sessions of ' + id),
     h('p', { class: 'muted' }, page.live + ' live sessions · ', link(instURL(id) + '/dlq', 'dead deliveries'), ' · ', link('/console/live?instance=' + esc(id), 'live stream')),
+    circuit && circuit.open ? h('p', { class: 'error', id: 'circuit' }, 'The app is not answering (circuit open): ',
+      circuit.workers.map((w) => (w.lastError || '') + ' since ' + fmtTime(w.openSince)).join('; ')) : null,
+    held && held.sessions && held.sessions.length ? [h('h2', {}, 'Sessions held behind a dead delivery'), h('table', { id: 'held' },
+      h('tr', {}, h('th', {}, 'session'), h('th', {}, 'dead delivery'), h('th', {}, 'reason'), h('th', {}, 'since')),
+      held.sessions.map((x) => h('tr', {}, h('td', { class: 'mono' }, link(sessURL(id, x.session), x.session)),
+        h('td', {}, link(instURL(id) + '/dlq/' + x.dlqSeq, String(x.dlqSeq))), h('td', { class: 'mono' }, x.reason), h('td', {}, fmtTime(x.since)))))] : null,
     form,
     h('table', { id: 'sessions' },
       h('tr', {}, h('th', {}, 'session'), h('th', {}, 'created'), h('th', {}, 'TTL left')),
