@@ -238,6 +238,12 @@ func TestConsoleInChromium(t *testing.T) {
 		r.admin("/instances/dev/dlq", &dead)
 		return len(dead.Deliveries) == 1 && dead.Deliveries[0].Path == "/onMessage"
 	}, "the SMS to the stopped app never reached the DLQ")
+	// neru dev printed the same lines as neru tail: the webhooks, the
+	// deliveries, the retry and the move to the DLQ.
+	for _, want := range []string{"dev webhook voice.answer matched 1 listener: answered", "dev webhook messages.inbound matched 1 listener: routed",
+		"dev attempt /onMessage session=" + sid + " 200 ", ": delivered", "attempt 1: retried", "attempt 2: dead, moved to the DLQ"} {
+		testenv.Eventually(t, 10*time.Second, func() bool { return strings.Contains(r.dev.Logs(), want) }, "neru dev never printed %q", want)
+	}
 	r.seed.Restart(t)
 	proctest.WaitTCP(t, r.seed, "127.0.0.1:"+r.appPort, 60*time.Second)
 
