@@ -2,7 +2,7 @@
 PKG ?= ./...
 T ?=
 
-.PHONY: dev test test-short test-cluster lint bench build
+.PHONY: dev test test-short test-cluster test-chaos lint bench build
 
 dev: ## run the whole platform in one process
 	go run ./cmd/neru dev
@@ -12,6 +12,9 @@ test: ## all tests, with the race detector, against real Redis and embedded NATS
 
 test-cluster: ## the cluster test alone: 3 NATS nodes (R3), a Redis Cluster, 2 gateways, 2 workers, node kills (also in make test)
 	go test -race -count=1 -timeout 10m -v ./cluster/
+
+test-chaos: ## the chaos suite alone: neru dev on Redis (AOF) and NATS child processes; kill -9, NATS and Redis restarts, an app outage (also in make test)
+	go test -race -count=1 -timeout 10m -v ./chaos/
 
 test-short:
 	go test -count=1 $(if $(T),-run '$(T)') $(PKG)
