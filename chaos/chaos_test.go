@@ -17,6 +17,10 @@ const (
 	// appDown is how long the outage scenario keeps the app away: a deploy
 	// or a restart, as measured in issue 12.
 	appDown = 60 * time.Second
+	// serverDown is how long NATS and Redis stay away once killed: long
+	// enough that webhooks meet the outage (503, the provider retries) and
+	// the worker's acks fail meanwhile.
+	serverDown = 3 * time.Second
 )
 
 // scenario is one thing broken while the webhooks flow.
@@ -29,24 +33,41 @@ type scenario struct {
 	// outage: the DLQ must stay empty (nothing is permanent about an app
 	// that is down or failing now and then).
 	outage bool
+	// maxDuplicates bounds the repeats: what the fault could leave
+	// delivered but unacknowledged (see each scenario).
+	maxDuplicates int
 }
 
 func TestChaos(t *testing.T) {
 	for _, sc := range []scenario{
-		{name: "kill -9 of the platform", at: 1.0 / 3, fault: func(t *testing.T, r *rig, _ *app) {
+		// The process with every lane dies: each session's head may have
+		// been answered without its ack reaching JetStream, one per session.
+		{name: "kill -9 of the platform", at: 1.0 / 3, maxDuplicates: sessions, fault: func(t *testing.T, r *rig, _ *app) {
 			r.plat.Kill()
 			r.plat.Restart(t)
 			r.waitReady(t)
 		}},
-		{name: "NATS restart", at: 1.0 / 3, fault: func(t *testing.T, r *rig, _ *app) {
+		// The worker survives and holds what it delivered, retrying each ack
+		// until JetStream confirms it, and drops the server's redeliveries
+		// of messages it holds; a repeat needs a redelivered copy to arrive
+		// just after its original's ack was confirmed. Not one per session:
+		// with fire-and-forget acks (before 7ae8b6c) this scenario repeated
+		// 96 of the 100 sessions' heads.
+		{name: "NATS restart", at: 1.0 / 3, maxDuplicates: sessions / 10, fault: func(t *testing.T, r *rig, _ *app) {
 			r.nats.Kill()
+			<-time.After(serverDown) // the outage itself, not a wait for a condition
 			r.nats.Restart(t)
 		}},
-		{name: "Redis restart", at: 1.0 / 3, fault: func(t *testing.T, r *rig, _ *app) {
+		// A partition whose lease cannot be renewed stops and its next owner
+		// redelivers its heads: one per session at most.
+		{name: "Redis restart", at: 1.0 / 3, maxDuplicates: sessions, fault: func(t *testing.T, r *rig, _ *app) {
 			r.redis.Kill()
+			<-time.After(serverDown) // the outage itself
 			r.redis.Restart(t)
 		}},
-		{name: "app down 60s with 5% 500s", failRate: 0.05, at: 1.0 / 4, outage: true, fault: func(t *testing.T, _ *rig, a *app) {
+		// Closing the app cuts requests it already answered (recorded) on
+		// their way back: one per session at most.
+		{name: "app down 60s with 5% 500s", failRate: 0.05, at: 1.0 / 4, outage: true, maxDuplicates: sessions, fault: func(t *testing.T, _ *rig, a *app) {
 			a.down()
 			// The outage is the scenario, not a wait: the app comes back
 			// on a timer while the test goes on polling.
@@ -124,17 +145,22 @@ func runScenario(t *testing.T, sc scenario) {
 	if len(a.mismatches) > 0 {
 		t.Errorf("%d header mismatches, e.g. %v", len(a.mismatches), a.mismatches[:min(5, len(a.mismatches))])
 	}
-	// The bound: a session's lane has one delivery in flight at a time, so
-	// one fault can leave at most one 2xx per session unacknowledged (the
-	// app answered, the ack did not reach JetStream): a repeat beyond that
-	// is an event delivered again although its ack was confirmed.
-	if a.duplicates > sessions {
-		t.Errorf("%d duplicates; at most %d (one per session) were in flight", a.duplicates, sessions)
+	// A session's lane has one delivery in flight at a time, so one fault
+	// can leave at most one 2xx per session unacknowledged; each scenario
+	// says what its fault can leave (maxDuplicates).
+	if a.duplicates > sc.maxDuplicates {
+		t.Errorf("%d duplicates; at most %d could have been in flight", a.duplicates, sc.maxDuplicates)
 	}
 	if sc.outage {
 		if n := r.deadLetters(t); n != 0 {
 			t.Errorf("%d deliveries in the DLQ after an app outage; want none", n)
 		}
+		// The circuit's probe finds the app back within about a second
+		// (issue 12 item 2); 5 s is the generous bound.
+		if a.firstOKAfterUp > 5*time.Second {
+			t.Errorf("the first 2xx came %s after the app returned; want about a second", a.firstOKAfterUp)
+		}
+		t.Logf("first 2xx %s after the app returned", a.firstOKAfterUp.Round(time.Millisecond))
 	}
 	t.Logf("%d webhooks over %d sessions acknowledged in %s (%d provider retries), all delivered after %s; "+
 		"%d requests to the app (%d answered 500 on purpose), highest x-neru-attempt %d; %d duplicates",

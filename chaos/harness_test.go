@@ -200,6 +200,7 @@ type app struct {
 
 	srvMu sync.Mutex
 	srv   *http.Server
+	ups   int // how many times up was called
 
 	mu         sync.Mutex
 	log        []request
@@ -208,8 +209,13 @@ type app struct {
 	deliveryOf map[string]string // event → its delivery id
 	duplicates int
 	violations []string
-	mismatches []string     // an event under two delivery ids, an attempt header that is not a number ≥ 1
-	delivered  atomic.Int64 // distinct events answered 2xx
+	mismatches []string // an event under two delivery ids, an attempt header that is not a number ≥ 1
+	// upAt is when the app last came back; firstOKAfterUp how long after
+	// that it answered its first 2xx (set once per return).
+	upAt           time.Time
+	firstOKAfterUp time.Duration
+	awaitingOK     bool
+	delivered      atomic.Int64 // distinct events answered 2xx
 }
 
 func newApp(t *testing.T, failRate float64) *app {
@@ -234,7 +240,14 @@ func (a *app) up() error {
 	srv := &http.Server{Handler: http.HandlerFunc(a.serve), ReadHeaderTimeout: 5 * time.Second}
 	a.srvMu.Lock()
 	a.srv = srv
+	a.ups++
+	returning := a.ups > 1
 	a.srvMu.Unlock()
+	if returning {
+		a.mu.Lock()
+		a.upAt, a.awaitingOK = time.Now(), true
+		a.mu.Unlock()
+	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			panic(err)
@@ -284,6 +297,9 @@ func (a *app) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	a.deliveryOf[rq.Event] = rq.Delivery
 	if rq.Status == http.StatusOK {
+		if a.awaitingOK {
+			a.firstOKAfterUp, a.awaitingOK = time.Since(a.upAt), false
+		}
 		switch {
 		case a.ok[rq.Event]:
 			a.duplicates++
