@@ -256,3 +256,41 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+// Every command declared through call sends its one request, path-escaped,
+// and prints its line or the answer.
+func TestDeclaredAdminCommands(t *testing.T) {
+	api, url := startAdmin(t)
+	tests := []struct {
+		group    func(context.Context, string, string, []string, io.Writer) error
+		args     []string
+		req, out string
+	}{
+		{DLQ, []string{"show", "7"}, "GET /admin/v1/instances/s%2F1/dlq/7", "{}\n"},
+		{DLQ, []string{"held", "--json"}, "GET /admin/v1/instances/s%2F1/held", "{}\n"},
+		{DLQ, []string{"replay", "7"}, "POST /admin/v1/instances/s%2F1/dlq/7/replay", "replayed 0 dead deliveries\n"},
+		{DLQ, []string{"replay", "--session", "a b"}, "POST /admin/v1/instances/s%2F1/dlq/replay?session=a+b", "replayed 0 dead deliveries\n"},
+		{Sessions, []string{"get", "x/y", "--json"}, "GET /admin/v1/instances/s%2F1/sessions/x%2Fy", "{}\n"},
+		{Sessions, []string{"reset", "x"}, "POST /admin/v1/instances/s%2F1/sessions/x/reset", "session x reset (state cleared, listeners kept)\n"},
+		{Sessions, []string{"delete", "x"}, "DELETE /admin/v1/instances/s%2F1/sessions/x", "session x deleted (listeners and state removed)\n"},
+		{Queues, []string{"stats", "q"}, "GET /admin/v1/instances/s%2F1/queues/q", "{}\n"},
+		{Queues, []string{"pause", "q"}, "POST /admin/v1/instances/s%2F1/queues/q/pause", "queue q: paused\n"},
+		{Queues, []string{"resume", "q"}, "POST /admin/v1/instances/s%2F1/queues/q/resume", "queue q: resumed\n"},
+		{Schedules, []string{"get", "n"}, "GET /admin/v1/instances/s%2F1/schedules/n", "{}\n"},
+		{Schedules, []string{"cancel", "n"}, "DELETE /admin/v1/instances/s%2F1/schedules/n", "cancelled schedule n\n"},
+	}
+	for _, tt := range tests {
+		var out bytes.Buffer
+		err := tt.group(context.Background(), url, "s/1", tt.args, &out)
+		if got := api.take(); err != nil || len(got) != 1 || got[0] != tt.req || out.String() != tt.out {
+			t.Errorf("%q: err %v, requests %q, output %q; want %q and %q", tt.args, err, got, out.String(), tt.req, tt.out)
+		}
+	}
+	var out bytes.Buffer
+	if err := DLQ(context.Background(), url, "s", []string{"replay", "7", "--all"}, &out); err == nil || !strings.Contains(err.Error(), "exactly one of") {
+		t.Errorf("replay <seq> --all: %v, want a usage error", err)
+	}
+	if got := api.take(); len(got) != 0 {
+		t.Errorf("a usage error sent %q", got)
+	}
+}

@@ -36,15 +36,14 @@ func dlqCmd() *cobra.Command {
 		Short:   "dead deliveries of an instance: list | show | replay | discard | held",
 		Example: "  neru dlq --instance shop list --session S\n  neru dlq --instance shop replay --all\n  neru dlq --instance shop held",
 	}, func(t *target) []*cobra.Command {
-		base := func() string { return "/instances/" + url.PathEscape(t.instance) + "/dlq" }
 		var session string
 		var limit int
 		var after uint64
-		list := &cobra.Command{
-			Use:   "list [--session S] [--limit n] [--after seq]",
-			Short: "list dead deliveries, oldest first",
-			Args:  noArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
+		list := t.command(call{
+			use:   "list [--session S] [--limit n] [--after seq]",
+			short: "list dead deliveries, oldest first",
+			args:  noArgs,
+			path: func([]string) (string, error) {
 				q := url.Values{"limit": {strconv.Itoa(limit)}}
 				if session != "" {
 					q.Set("session", session)
@@ -52,58 +51,48 @@ func dlqCmd() *cobra.Command {
 				if after != 0 {
 					q.Set("after", strconv.FormatUint(after, 10))
 				}
-				var raw json.RawMessage
-				if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodGet, base()+"?"+q.Encode(), nil, &raw); err != nil {
-					return err
-				}
-				return printDead(cmd.OutOrStdout(), raw, asJSON)
+				return t.at("dlq") + "?" + q.Encode(), nil
 			},
-		}
+			print: tableOr(&asJSON, printDead),
+		})
 		list.Flags().StringVar(&session, "session", "", "only this session's dead deliveries")
 		list.Flags().IntVar(&limit, "limit", 100, "at most this many (1-1000)")
 		list.Flags().Uint64Var(&after, "after", 0, "only those after this sequence (the \"next\" of the previous page)")
-		show := &cobra.Command{
-			Use:   "show <seq>",
-			Short: "one dead delivery: headers, reason, attempts, body",
-			Args:  exactArgs("<seq>"),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				var raw json.RawMessage
-				if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodGet, base()+"/"+url.PathEscape(args[0]), nil, &raw); err != nil {
-					return err
-				}
-				var v any
-				if err := json.Unmarshal(raw, &v); err != nil {
-					return err
-				}
-				return printJSON(cmd.OutOrStdout(), v)
-			},
-		}
+		show := t.command(call{
+			use:   "show <seq>",
+			short: "one dead delivery: headers, reason, attempts, body",
+			args:  exactArgs("<seq>"),
+			path:  t.atArgs("dlq", ""),
+		})
 		var replaySession string
 		var all bool
-		replay := &cobra.Command{
-			Use:   "replay <seq> | --session <id> | --all",
-			Short: "put dead deliveries back on the stream",
-			Args:  maxArgs(1, "one <seq>"),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				path := base() + "/replay"
+		replay := t.command(call{
+			use:    "replay <seq> | --session <id> | --all",
+			short:  "put dead deliveries back on the stream",
+			args:   maxArgs(1, "one <seq>"),
+			method: http.MethodPost,
+			path: func(args []string) (string, error) {
 				switch {
 				case len(args) == 1 && replaySession == "" && !all:
-					path = base() + "/" + url.PathEscape(args[0]) + "/replay"
+					return t.at("dlq", args[0]) + "/replay", nil
 				case len(args) == 0 && replaySession != "" && !all:
-					path += "?" + url.Values{"session": {replaySession}}.Encode()
+					return t.at("dlq") + "/replay?" + url.Values{"session": {replaySession}}.Encode(), nil
 				case len(args) == 0 && replaySession == "" && all:
-					path += "?all=true"
-				default:
-					return usagef("neru dlq replay takes exactly one of <seq>, --session <id> or --all")
+					return t.at("dlq") + "/replay?all=true", nil
 				}
-				var res struct{ Replayed int }
-				if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodPost, path, nil, &res); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "replayed %d dead deliveries\n", res.Replayed)
-				return nil
+				return "", usagef("neru dlq replay takes exactly one of <seq>, --session <id> or --all")
 			},
-		}
+			print: func(w io.Writer, raw json.RawMessage) error {
+				var res struct{ Replayed int }
+				if len(raw) > 0 {
+					if err := json.Unmarshal(raw, &res); err != nil {
+						return err
+					}
+				}
+				_, err := fmt.Fprintf(w, "replayed %d dead deliveries\n", res.Replayed)
+				return err
+			},
+		})
 		replay.Flags().StringVar(&replaySession, "session", "", "replay every dead delivery of this session")
 		replay.Flags().BoolVar(&all, "all", false, "replay every dead delivery of the instance")
 		discard := &cobra.Command{
@@ -115,7 +104,7 @@ func dlqCmd() *cobra.Command {
 					SessionID string `json:"sessionId"`
 					Released  bool   `json:"released"`
 				}
-				if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodPost, base()+"/"+url.PathEscape(args[0])+"/discard", nil, &res); err != nil {
+				if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodPost, t.at("dlq", args[0])+"/discard", nil, &res); err != nil {
 					return err
 				}
 				if res.Released {
@@ -126,29 +115,20 @@ func dlqCmd() *cobra.Command {
 				return nil
 			},
 		}
-		held := &cobra.Command{
-			Use:   "held",
-			Short: "sessions waiting behind a dead delivery (onDead hold)",
-			Args:  noArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				var raw json.RawMessage
-				if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodGet, "/instances/"+url.PathEscape(t.instance)+"/held", nil, &raw); err != nil {
-					return err
-				}
-				return printHeld(cmd.OutOrStdout(), raw, asJSON)
-			},
-		}
+		held := t.command(call{
+			use:   "held",
+			short: "sessions waiting behind a dead delivery (onDead hold)",
+			args:  noArgs,
+			path:  t.atArgs("held", ""),
+			print: tableOr(&asJSON, printHeld),
+		})
 		return []*cobra.Command{list, show, replay, discard, held}
 	})
 	c.PersistentFlags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 	return c
 }
 
-func printHeld(out io.Writer, raw json.RawMessage, asJSON bool) error {
-	if asJSON {
-		_, err := fmt.Fprintln(out, string(raw))
-		return err
-	}
+func printHeld(out io.Writer, raw json.RawMessage) error {
 	var page struct {
 		Sessions []struct {
 			Session    string    `json:"session"`
@@ -169,11 +149,7 @@ func printHeld(out io.Writer, raw json.RawMessage, asJSON bool) error {
 	return tw.Flush()
 }
 
-func printDead(out io.Writer, raw json.RawMessage, asJSON bool) error {
-	if asJSON {
-		_, err := fmt.Fprintln(out, string(raw))
-		return err
-	}
+func printDead(out io.Writer, raw json.RawMessage) error {
 	var page struct {
 		Deliveries []deadRow `json:"deliveries"`
 		Next       uint64    `json:"next"`

@@ -2,11 +2,9 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"text/tabwriter"
 
@@ -49,14 +47,13 @@ func queuesCmd() *cobra.Command {
 		Short:   "inspect an instance's queues: list | stats | pause | resume | deadletter",
 		Example: "  neru queues --instance shop list\n  neru queues --instance shop deadletter orders --pop 5",
 	}, func(t *target) []*cobra.Command {
-		base := func() string { return "/instances/" + url.PathEscape(t.instance) + "/queues" }
 		list := &cobra.Command{
 			Use:   "list",
 			Short: "every queue with its rate, inflight, waiting, sent, errors and dead letters",
 			Args:  noArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				var out struct{ Queues []queueDetails }
-				if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodGet, base(), nil, &out); err != nil {
+				if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodGet, t.at("queues"), nil, &out); err != nil {
 					return err
 				}
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -73,31 +70,15 @@ func queuesCmd() *cobra.Command {
 				return tw.Flush()
 			},
 		}
-		stats := &cobra.Command{
-			Use:   "stats <name>",
-			Short: "one queue's details and counters, as JSON",
-			Args:  exactArgs("<name>"),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				var v json.RawMessage
-				if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodGet, base()+"/"+url.PathEscape(args[0]), nil, &v); err != nil {
-					return err
-				}
-				return printJSON(cmd.OutOrStdout(), v)
-			},
-		}
+		stats := t.command(call{
+			use:   "stats <name>",
+			short: "one queue's details and counters, as JSON",
+			args:  exactArgs("<name>"),
+			path:  t.atArgs("queues", ""),
+		})
 		toggle := func(verb, short string) *cobra.Command {
-			return &cobra.Command{
-				Use:   verb + " <name>",
-				Short: short,
-				Args:  exactArgs("<name>"),
-				RunE: func(cmd *cobra.Command, args []string) error {
-					if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodPost, base()+"/"+url.PathEscape(args[0])+"/"+verb, nil, nil); err != nil {
-						return err
-					}
-					fmt.Fprintf(cmd.OutOrStdout(), "queue %s: %sd\n", args[0], verb)
-					return nil
-				},
-			}
+			return t.command(call{use: verb + " <name>", short: short, args: exactArgs("<name>"),
+				method: http.MethodPost, path: t.atArgs("queues", "/"+verb), done: "queue %s: " + verb + "d"})
 		}
 		var pop int
 		dead := &cobra.Command{
@@ -105,7 +86,7 @@ func queuesCmd() *cobra.Command {
 			Short: "list a queue's dead letters, or remove and print the oldest with --pop",
 			Args:  exactArgs("<name>"),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				path := base() + "/" + url.PathEscape(args[0]) + "/deadletter"
+				path := t.at("queues", args[0]) + "/deadletter"
 				method := http.MethodGet
 				if pop > 0 {
 					method, path = http.MethodPost, path+"/pop?count="+strconv.Itoa(pop)

@@ -42,7 +42,6 @@ func schedulesCmd() *cobra.Command {
 		Short:   "inspect and cancel an instance's schedules: list | get | cancel",
 		Example: "  neru schedules --instance shop list\n  neru schedules --instance shop cancel nightly",
 	}, func(t *target) []*cobra.Command {
-		base := func() string { return "/instances/" + url.PathEscape(t.instance) + "/schedules" }
 		var limit int
 		var cursor int64
 		list := &cobra.Command{
@@ -55,7 +54,7 @@ func schedulesCmd() *cobra.Command {
 					NextCursor int64          `json:"next_cursor"`
 				}
 				q := url.Values{"limit": {strconv.Itoa(limit)}, "cursor": {strconv.FormatInt(cursor, 10)}}
-				if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodGet, base()+"?"+q.Encode(), nil, &page); err != nil {
+				if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodGet, t.at("schedules")+"?"+q.Encode(), nil, &page); err != nil {
 					return err
 				}
 				w := cmd.OutOrStdout()
@@ -82,30 +81,20 @@ func schedulesCmd() *cobra.Command {
 		}
 		list.Flags().IntVar(&limit, "limit", 100, "schedules per page (1-1000)")
 		list.Flags().Int64Var(&cursor, "cursor", 0, "next_cursor of the previous page")
-		get := &cobra.Command{
-			Use:   "get <id>",
-			Short: "one schedule, as JSON",
-			Args:  exactArgs("<id>"),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				var v json.RawMessage
-				if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodGet, base()+"/"+url.PathEscape(args[0]), nil, &v); err != nil {
-					return err
-				}
-				return printJSON(cmd.OutOrStdout(), v)
-			},
-		}
-		cancel := &cobra.Command{
-			Use:   "cancel <id>",
-			Short: "cancel a schedule",
-			Args:  exactArgs("<id>"),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodDelete, base()+"/"+url.PathEscape(args[0]), nil, nil); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "cancelled schedule %s\n", args[0])
-				return nil
-			},
-		}
+		get := t.command(call{
+			use:   "get <id>",
+			short: "one schedule, as JSON",
+			args:  exactArgs("<id>"),
+			path:  t.atArgs("schedules", ""),
+		})
+		cancel := t.command(call{
+			use:    "cancel <id>",
+			short:  "cancel a schedule",
+			args:   exactArgs("<id>"),
+			method: http.MethodDelete,
+			path:   t.atArgs("schedules", ""),
+			done:   "cancelled schedule %s",
+		})
 		return []*cobra.Command{list, get, cancel}
 	})
 }

@@ -41,7 +41,6 @@ func sessionsCmd() *cobra.Command {
 		Short:   "inspect and end an instance's sessions: list | get | reset | delete",
 		Example: "  neru sessions --instance shop list --all\n  neru sessions --instance shop get <session>",
 	}, func(t *target) []*cobra.Command {
-		base := func() string { return "/instances/" + url.PathEscape(t.instance) + "/sessions" }
 		var limit int
 		var cursor string
 		var all bool
@@ -50,41 +49,22 @@ func sessionsCmd() *cobra.Command {
 			Short: "list live sessions, a page at a time (GET …/sessions)",
 			Args:  noArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				return listSessions(cmd.Context(), newAdmin(t.gateway), base(), limit, cursor, all, asJSON, cmd.OutOrStdout())
+				return listSessions(cmd.Context(), newAdmin(t.gateway), t.at("sessions"), limit, cursor, all, asJSON, cmd.OutOrStdout())
 			},
 		}
 		list.Flags().IntVar(&limit, "limit", 100, "sessions per page (1-1000)")
 		list.Flags().StringVar(&cursor, "cursor", "", "page to start at (the \"next\" of the previous page)")
 		list.Flags().BoolVar(&all, "all", false, "follow the cursor through every page")
-		get := &cobra.Command{
-			Use:   "get <session id>",
-			Short: "a session's TTL, listeners, state keys and last deliveries",
-			Args:  exactArgs("<session id>"),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				var raw json.RawMessage
-				if err := newAdmin(t.gateway).do(cmd.Context(), http.MethodGet, base()+"/"+url.PathEscape(args[0]), nil, &raw); err != nil {
-					return err
-				}
-				if asJSON {
-					_, err := fmt.Fprintln(cmd.OutOrStdout(), string(raw))
-					return err
-				}
-				return printSession(cmd.OutOrStdout(), raw)
-			},
-		}
+		get := t.command(call{
+			use:   "get <session id>",
+			short: "a session's TTL, listeners, state keys and last deliveries",
+			args:  exactArgs("<session id>"),
+			path:  t.atArgs("sessions", ""),
+			print: tableOr(&asJSON, printSession),
+		})
 		end := func(name, short, method, suffix, done string) *cobra.Command {
-			return &cobra.Command{
-				Use:   name + " <session id>",
-				Short: short,
-				Args:  exactArgs("<session id>"),
-				RunE: func(cmd *cobra.Command, args []string) error {
-					if err := newAdmin(t.gateway).do(cmd.Context(), method, base()+"/"+url.PathEscape(args[0])+suffix, nil, nil); err != nil {
-						return err
-					}
-					fmt.Fprintf(cmd.OutOrStdout(), "session %s %s\n", args[0], done)
-					return nil
-				},
-			}
+			return t.command(call{use: name + " <session id>", short: short, args: exactArgs("<session id>"),
+				method: method, path: t.atArgs("sessions", suffix), done: "session %s " + done})
 		}
 		return []*cobra.Command{list, get,
 			end("reset", "clear a session's state, keep its listeners", http.MethodPost, "/reset", "reset (state cleared, listeners kept)"),
@@ -145,7 +125,7 @@ func listSessions(ctx context.Context, a *admin, base string, limit int, cursor 
 	return nil
 }
 
-func printSession(out io.Writer, raw []byte) error {
+func printSession(out io.Writer, raw json.RawMessage) error {
 	var s struct {
 		sessionRow
 		Listeners []struct {
