@@ -27,7 +27,8 @@ stdout is a terminal; --json prints each event as a JSON object instead.`,
 		Example: "  neru tail\n  neru tail --instance shop --session 9f2c… --json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return Tail(cmd.Context(), gateway, f, raw, nil, cmd.OutOrStdout())
+			ready := func() { fmt.Fprintf(cmd.ErrOrStderr(), "neru tail: watching %s (Ctrl-C to stop)\n", gateway) }
+			return Tail(cmd.Context(), gateway, f, raw, ready, cmd.OutOrStdout())
 		},
 	}
 	fs := c.Flags()
