@@ -63,14 +63,14 @@ func startGateway(t *testing.T, name string, env []string) *gateway {
 	addr, cmd := proctest.Addr(proctest.FreePort(t)), proctest.Addr(proctest.FreePort(t))
 	g := &gateway{URL: "http://" + addr, CommandURL: "http://" + cmd}
 	g.Proc = proctest.Start(t, name, proctest.Binary(t, "github.com/neru-dev/neru/cmd/gateway"),
-		append(env, "NERU_GATEWAY_ADDR="+addr, "NERU_COMMAND_ADDR="+cmd))
+		append(env, "NERU_GATEWAY_ADDR="+addr, "NERU_COMMAND_ADDR="+cmd, "NERU_OPS_ADDR="+proctest.Addr(proctest.FreePort(t))))
 	return g
 }
 
 func startWorker(t *testing.T, name string, env []string) *proctest.Proc {
 	t.Helper()
 	return proctest.Start(t, name, proctest.Binary(t, "github.com/neru-dev/neru/cmd/worker"),
-		append(env, "NERU_WORKER_ID="+name))
+		append(env, "NERU_WORKER_ID="+name, "NERU_OPS_ADDR="+proctest.Addr(proctest.FreePort(t))))
 }
 
 // waitLog polls a process's output until it contains s (a worker has no

@@ -436,9 +436,7 @@ type envNames map[string]bool
 // announced are variables the manifests set ahead of the code that reads
 // them, each with the work that adds it. An entry here that the platform
 // already reads is reported (t.Log) so it can be dropped.
-var announced = map[string]string{
-	"NERU_OPS_ADDR": "issue 10/11: operations listener (/metrics, /healthz, /readyz) of each binary",
-}
+var announced = map[string]string{}
 
 func (e envNames) check(name string) error {
 	if !strings.HasPrefix(name, "NERU_") {

@@ -13,6 +13,8 @@ import (
 	"github.com/neru-dev/neru/deploy"
 	"github.com/neru-dev/neru/internal/buildinfo"
 	"github.com/neru-dev/neru/internal/logging"
+	"github.com/neru-dev/neru/internal/readiness"
+	"github.com/neru-dev/neru/internal/telemetry"
 )
 
 // about says what each production binary is, for its -h.
@@ -55,11 +57,26 @@ func serve(ctx context.Context, logs io.Writer, name string, run func(ctx contex
 		if err != nil {
 			return err
 		}
-		p, err := Open(ctx, cfg, base)
+		opsAddr, opsOpts, err := opsFromEnv(name)
+		if err != nil {
+			return err
+		}
+		// The operations listener comes first: /readyz says what the
+		// process waits for while it connects.
+		ready, metrics := readiness.New(), telemetry.NewMetrics(opsOpts)
+		if opsAddr != "-" {
+			stopOps, err := serveOps(opsAddr, telemetry.OpsHandler(metrics, ready), log)
+			if err != nil {
+				return fmt.Errorf("operations listener (NERU_OPS_ADDR): %w", err)
+			}
+			defer stopOps()
+		}
+		p, err := OpenReporting(ctx, cfg, base, ready)
 		if err != nil {
 			return err
 		}
 		defer p.Close()
+		p.Instrument(metrics)
 		log.Info(name+" running", "version", buildinfo.Read().String())
 		return run(ctx, p)
 	}()

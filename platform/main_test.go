@@ -25,6 +25,7 @@ func TestEveryLogLineNamesItsComponentOnce(t *testing.T) {
 	t.Setenv("NERU_REDIS_URL", testenv.RedisURL(t))
 	t.Setenv("NERU_NATS_URL", testenv.NATSServer(t).ClientURL())
 	t.Setenv("NERU_KEYSPACE", ks)
+	t.Setenv("NERU_OPS_ADDR", "127.0.0.1:0") // any free port: tests run side by side
 	var logs bytes.Buffer
 	err := serve(context.Background(), &logs, "worker", func(ctx context.Context, p *Platform) error {
 		for _, part := range []string{"worker", "gateway", "scheduler", "queues"} {
@@ -51,8 +52,8 @@ func TestEveryLogLineNamesItsComponentOnce(t *testing.T) {
 			t.Errorf("component %v in a line of %v", rec["component"], part)
 		}
 	}
-	if lines != 5 {
-		t.Fatalf("%d lines logged, want the start line and 4 probes:\n%s", lines, logs.String())
+	if lines != 6 {
+		t.Fatalf("%d lines logged, want the operations listener's, the start line and 4 probes:\n%s", lines, logs.String())
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/internal/observe"
 	"github.com/neru-dev/neru/internal/readiness"
+	"github.com/neru-dev/neru/internal/telemetry"
 	"github.com/neru-dev/neru/listener"
 	"github.com/neru-dev/neru/queue"
 	"github.com/neru-dev/neru/router"
@@ -76,7 +77,11 @@ type Platform struct {
 	// Signer signs every request to apps with VonageKeys' key (a JWT) and the
 	// instance's delivery secrets (webhook-signature).
 	Signer *delivery.Signer
-	Log    *slog.Logger
+	// Metrics is the process's registry (Instrument); nil until set.
+	Metrics *telemetry.Metrics
+	Log     *slog.Logger
+
+	workers *workerSet // built by Worker, for the gauges
 
 	closed chan struct{} // closed when the NATS connection is
 }
@@ -116,6 +121,7 @@ func OpenReporting(ctx context.Context, cfg Config, log *slog.Logger, ready *rea
 // build makes every store once.
 func (p *Platform) build() error {
 	cfg, rdb, ks := p.Config, p.Redis, p.Config.Keyspace
+	p.workers = &workerSet{}
 	p.Instances = instance.NewStore(rdb, ks, instance.WithLogger(p.logger("instances")))
 	p.Listeners = listener.NewStore(rdb, ks, listener.WithLogger(p.logger("listeners")))
 	p.ScheduleStore = scheduler.NewStore(rdb, ks, 0)
@@ -168,8 +174,12 @@ func (p *Platform) Worker() (*worker.Worker, error) {
 	cfg.Partitions = p.Config.Partitions
 	cfg.AppNetworks = p.Config.AppNetworks
 	cfg.Signer = p.Signer
-	return worker.New(cfg, p.JS, p.Redis, p.Config.Keyspace, p.Instances, p.logger("worker"),
+	w, err := worker.New(cfg, p.JS, p.Redis, p.Config.Keyspace, p.Instances, p.logger("worker"),
 		worker.WithSessions(p.Sessions), worker.WithObserver(p.Observers))
+	if err == nil {
+		p.workers.add(w)
+	}
+	return w, err
 }
 
 // logger is the logger of one part of the platform: every line names the
@@ -212,6 +222,7 @@ func (p *Platform) WorkerProcess() (func(context.Context) error, error) {
 	if err != nil {
 		return nil, err
 	}
+	workerReady(p.Ready, w)
 	return func(ctx context.Context) error {
 		eg, ctx := errgroup.WithContext(ctx)
 		eg.Go(func() error { return w.Run(ctx) })      // NERU_EVENTS → app routes

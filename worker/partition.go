@@ -217,6 +217,7 @@ func (p *partition) enqueue(msg jetstream.Msg) {
 	}
 	p.lanes[key] = &lane{q: []*pending{m}, wake: make(chan struct{}, 1)}
 	p.wg.Add(1)
+	p.w.lanes.Add(1)
 	go p.runLane(key)
 }
 
@@ -234,6 +235,7 @@ func (p *partition) term(msg jetstream.Msg, why string, err error, attrs ...any)
 // (a replay, which then goes first) or the hold is released.
 func (p *partition) runLane(key string) {
 	defer p.wg.Done()
+	defer p.w.lanes.Add(-1)
 	for {
 		p.mu.Lock()
 		l := p.lanes[key]

@@ -41,6 +41,13 @@ type Worker struct {
 	sessions Sessions             // nil: no outcomes recorded, no sweeps
 	outcomes chan session.Outcome // to the recorder; full means dropped
 	observer observe.Observer     // told of every finished attempt; never nil
+
+	// For the gauges and readiness: partitions owned after the last
+	// rebalance, lanes running, and started closed after the first
+	// rebalance that succeeded.
+	owned, lanes atomic.Int64
+	started      chan struct{}
+	startOnce    sync.Once
 }
 
 // Sessions is the session lifecycle a worker drives besides delivering:
@@ -113,7 +120,7 @@ func New(cfg Config, js JetStream, rdb redis.UniversalClient, keyspace string, i
 		cfg: cfg, js: js, rdb: rdb, ks: keyspace, log: log.With("worker", cfg.ID),
 		client: delivery.NewClient(cfg.Timeout, cfg.AppNetworks, cfg.Signer), instances: instances,
 		slots: make(chan struct{}, cfg.Concurrency), outcomes: make(chan session.Outcome, outcomeBuffer),
-		observer: observe.Discard,
+		observer: observe.Discard, started: make(chan struct{}),
 		circuits: circuits{threshold: cfg.CircuitThreshold, probeMax: cfg.CircuitProbe, m: map[string]*circuit{}},
 	}
 	for _, o := range opts {
@@ -121,6 +128,18 @@ func New(cfg Config, js JetStream, rdb redis.UniversalClient, keyspace string, i
 	}
 	return w, nil
 }
+
+// PartitionsOwned is how many partitions the worker owned after its last
+// rebalance.
+func (w *Worker) PartitionsOwned() int { return int(w.owned.Load()) }
+
+// Lanes is how many session lanes are running (a session with a delivery
+// in flight or queued).
+func (w *Worker) Lanes() int { return int(w.lanes.Load()) }
+
+// Started is closed once the worker's first rebalance succeeded: it holds
+// its share of the partitions and their consumers.
+func (w *Worker) Started() <-chan struct{} { return w.started }
 
 // ID is the worker's id in the member set.
 func (w *Worker) ID() string { return w.cfg.ID }
@@ -145,13 +164,17 @@ func (w *Worker) Run(ctx context.Context) error {
 	// Deferred first, so it runs last: after releaseAll has drained the lanes.
 	defer func() { stopRecorder(); bg.Wait() }()
 	o := newOwnership(w)
+	defer w.owned.Store(0) // after releaseAll: deferred calls run last first
 	defer o.releaseAll()
 	tick := time.NewTicker(w.cfg.LeaseTTL / 4)
 	defer tick.Stop()
 	for {
 		if err := o.rebalance(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			w.log.Warn("rebalance failed", "err", err)
+		} else if err == nil {
+			w.startOnce.Do(func() { close(w.started) })
 		}
+		w.owned.Store(int64(len(o.owned)))
 		select {
 		case <-ctx.Done():
 			return nil

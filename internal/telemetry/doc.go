@@ -1,0 +1,16 @@
+// Package telemetry owns what the platform tells operators about itself:
+// the Prometheus registry and every neru_* metric (Metrics, an
+// observe.Observer, so the webhook and attempt hooks feed it), the
+// operations handler each binary serves on NERU_OPS_ADDR (/metrics,
+// /healthz, /readyz, /debug/pprof), and the OpenTelemetry tracer (OTLP
+// when OTEL_EXPORTER_OTLP_ENDPOINT or its traces variant is set, off
+// otherwise) with the W3C traceparent that travels in JetStream headers and
+// to the app.
+//
+// Label cardinality is bounded: webhook routes, outcomes, SDK providers and
+// status codes are closed sets; session ids never become labels; instance
+// ids only when the operator asks (NERU_METRICS_INSTANCE_LABEL, label
+// neru_instance, since Prometheus' own "instance" names the target).
+//
+// It owns no Redis keys and no NATS subjects.
+package telemetry

@@ -1,0 +1,255 @@
+package telemetry
+
+import (
+	"context"
+	"strconv"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/neru-dev/neru/internal/observe"
+)
+
+// instanceLabel is the label of instance ids, when they are asked for.
+const instanceLabel = "neru_instance"
+
+// Metrics is the registry of one process and the platform's metrics in it.
+// It implements observe.Observer. Safe for concurrent use.
+type Metrics struct {
+	reg          *prometheus.Registry
+	withInstance bool
+
+	webhooks    *children // kind, outcome[, instance]
+	webhookTime *histograms
+	matches     prometheus.Counter
+	deliveries  *children // outcome[, instance]
+	attemptTime prometheus.Histogram
+	latency     prometheus.Histogram
+	sdk         *children // provider, code
+	queueItems  *children // outcome
+	schedules   *children // outcome
+}
+
+// Options configure Metrics.
+type Options struct {
+	// InstanceLabel adds the instance id (label neru_instance) to the
+	// webhook and delivery counters: one series per instance, so only for
+	// an operator who asks (NERU_METRICS_INSTANCE_LABEL).
+	InstanceLabel bool
+}
+
+// Buckets of the latency histograms, in seconds: a webhook or an attempt
+// takes milliseconds; an end-to-end latency includes retries (minutes).
+var (
+	fastBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 15}
+	slowBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 15, 60, 300, 1800, 7200}
+)
+
+// NewMetrics returns a registry with the Go and process collectors and
+// every neru_* metric.
+func NewMetrics(o Options) *Metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := &Metrics{reg: reg, withInstance: o.InstanceLabel}
+	inst := func(labels ...string) []string {
+		if o.InstanceLabel {
+			return append(labels, instanceLabel)
+		}
+		return labels
+	}
+	m.webhooks = newChildren(reg, prometheus.CounterOpts{
+		Name: "neru_webhooks_total",
+		Help: "Provider webhooks answered, by webhook route (kind) and outcome (routed, unmatched, answered, fallback, unknown_app, rejected, unavailable, error).",
+	}, inst("kind", "outcome")...)
+	m.webhookTime = newHistograms(reg, prometheus.HistogramOpts{
+		Name: "neru_webhook_duration_seconds", Help: "Time from receiving a webhook to answering it, by webhook route.",
+		Buckets: fastBuckets,
+	}, "kind")
+	m.matches = promauto(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "neru_listener_matches_total", Help: "Listeners matched by webhooks (one delivery each).",
+	}))
+	m.deliveries = newChildren(reg, prometheus.CounterOpts{
+		Name: "neru_deliveries_total",
+		Help: "Finished delivery attempts by outcome: delivered (2xx), retried, dead (out of attempts or age: DLQ), refused (permanent 4xx, egress refused or instance gone: DLQ at once).",
+	}, inst("outcome")...)
+	m.attemptTime = promauto(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "neru_delivery_attempt_duration_seconds", Help: "Duration of one delivery attempt (request to the app's answer).",
+		Buckets: fastBuckets,
+	}))
+	m.latency = promauto(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "neru_delivery_latency_seconds", Help: "Time from the gateway accepting an event to the app answering 2xx, retries included.",
+		Buckets: slowBuckets,
+	}))
+	m.sdk = newChildren(reg, prometheus.CounterOpts{
+		Name: "neru_sdk_commands_total", Help: "SDK command endpoint requests by provider and HTTP status.",
+	}, "provider", "code")
+	m.queueItems = newChildren(reg, prometheus.CounterOpts{
+		Name: "neru_queue_items_total", Help: "Queue item dispatches by outcome (delivered, retried, dead).",
+	}, "outcome")
+	m.schedules = newChildren(reg, prometheus.CounterOpts{
+		Name: "neru_schedules_fired_total", Help: "Schedule invocations by outcome (fired: published on the event stream; failed: not published, fired again).",
+	}, "outcome")
+	// Series that dashboards rate() exist from the start, at 0.
+	if !m.withInstance {
+		for _, o := range []string{observe.Delivered, observe.Retried, observe.Dead, observe.Refused} {
+			m.deliveries.get(o, "", "")
+		}
+	}
+	for _, o := range []string{"delivered", "retried", "dead"} {
+		m.queueItems.get(o, "", "")
+	}
+	for _, o := range []string{"fired", "failed"} {
+		m.schedules.get(o, "", "")
+	}
+	return m
+}
+
+func promauto[C prometheus.Collector](reg *prometheus.Registry, c C) C {
+	reg.MustRegister(c)
+	return c
+}
+
+// Registry is where the metrics are, for /metrics and for tests.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Webhook implements observe.Observer.
+func (m *Metrics) Webhook(_ context.Context, w observe.Webhook) {
+	m.webhooks.get(w.Route, w.Outcome, m.instance(w.Instance)).Inc()
+	m.webhookTime.get(w.Route).Observe(w.Duration.Seconds())
+	if len(w.Matched) > 0 {
+		m.matches.Add(float64(len(w.Matched)))
+	}
+}
+
+// Attempt implements observe.Observer.
+func (m *Metrics) Attempt(_ context.Context, a observe.Attempt) {
+	m.deliveries.get(a.Outcome, m.instance(a.Instance), "").Inc()
+	if a.Duration > 0 {
+		m.attemptTime.Observe(a.Duration.Seconds())
+	}
+	if a.Outcome == observe.Delivered && !a.Accepted.IsZero() {
+		m.latency.Observe(a.Start.Add(a.Duration).Sub(a.Accepted).Seconds())
+	}
+}
+
+// instance is the instance label value: "" unless asked for (and then the
+// children key ignores it).
+func (m *Metrics) instance(id string) string {
+	if !m.withInstance {
+		return ""
+	}
+	return id
+}
+
+// SDKCommand counts one SDK command endpoint request.
+func (m *Metrics) SDKCommand(provider string, status int) {
+	m.sdk.get(provider, statusText(status), "").Inc()
+}
+
+// QueueItem counts one queue item dispatch: "delivered", "retried" or "dead".
+func (m *Metrics) QueueItem(outcome string) { m.queueItems.get(outcome, "", "").Inc() }
+
+// ScheduleFired counts one schedule invocation: "fired" or "failed".
+func (m *Metrics) ScheduleFired(outcome string) { m.schedules.get(outcome, "", "").Inc() }
+
+// GaugeFunc registers a gauge whose value fn computes at each scrape
+// (partitions owned, session lanes, DLQ depth). fn must be quick: it runs
+// on the scrape; bound any I/O it does.
+func (m *Metrics) GaugeFunc(name, help string, fn func() float64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
+}
+
+// statusText is a status code as a label value without allocating for the
+// common ones.
+func statusText(code int) string {
+	switch code {
+	case 200:
+		return "200"
+	case 201:
+		return "201"
+	case 204:
+		return "204"
+	case 400:
+		return "400"
+	case 401:
+		return "401"
+	case 403:
+		return "403"
+	case 404:
+		return "404"
+	case 429:
+		return "429"
+	case 500:
+		return "500"
+	case 503:
+		return "503"
+	}
+	return strconv.Itoa(code)
+}
+
+// children pre-resolves a counter vector's label children: WithLabelValues
+// hashes the values and allocates their slice on every call, so each
+// combination is resolved once and kept, and a hot-path increment is a map
+// read under a read lock. The label sets are bounded (see the package doc),
+// so the map is.
+type children struct {
+	vec *prometheus.CounterVec
+	n   int // labels in use: the key holds up to 3
+	mu  sync.RWMutex
+	m   map[[3]string]prometheus.Counter
+}
+
+func newChildren(reg *prometheus.Registry, o prometheus.CounterOpts, labels ...string) *children {
+	c := &children{vec: prometheus.NewCounterVec(o, labels), n: len(labels), m: map[[3]string]prometheus.Counter{}}
+	reg.MustRegister(c.vec)
+	return c
+}
+
+func (c *children) get(a, b, d string) prometheus.Counter {
+	k := [3]string{a, b, d}
+	c.mu.RLock()
+	x, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return x
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if x, ok := c.m[k]; ok {
+		return x
+	}
+	x = c.vec.WithLabelValues(k[:c.n]...)
+	c.m[k] = x
+	return x
+}
+
+// histograms is children for a histogram vector of one label.
+type histograms struct {
+	vec *prometheus.HistogramVec
+	mu  sync.RWMutex
+	m   map[string]prometheus.Observer
+}
+
+func newHistograms(reg *prometheus.Registry, o prometheus.HistogramOpts, label string) *histograms {
+	h := &histograms{vec: prometheus.NewHistogramVec(o, []string{label}), m: map[string]prometheus.Observer{}}
+	reg.MustRegister(h.vec)
+	return h
+}
+
+func (h *histograms) get(v string) prometheus.Observer {
+	h.mu.RLock()
+	x, ok := h.m[v]
+	h.mu.RUnlock()
+	if ok {
+		return x
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if x, ok := h.m[v]; ok {
+		return x
+	}
+	x = h.vec.WithLabelValues(v)
+	h.m[v] = x
+	return x
+}
