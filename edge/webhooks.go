@@ -94,7 +94,7 @@ func (e *Edge) observed(c echo.Context, ob *observe.Webhook, err error) {
 		ob.Status = httpx.Status(err, e.errors.Map)
 		var he *httpx.Error
 		switch {
-		case errors.Is(err, router.ErrUnavailable):
+		case errors.Is(err, router.ErrUnavailable) || ob.Status == http.StatusServiceUnavailable:
 			ob.Outcome = observe.Unavailable
 		case errors.As(err, &he) && he.Code == "unknown_application":
 			ob.Outcome = observe.Unknown
