@@ -16,6 +16,7 @@ import (
 	"github.com/neru-dev/neru/delivery"
 	"github.com/neru-dev/neru/edge"
 	"github.com/neru-dev/neru/internal/httpx"
+	"github.com/neru-dev/neru/internal/telemetry"
 	"github.com/neru-dev/neru/providers"
 	"github.com/neru-dev/neru/providers/messages"
 	"github.com/neru-dev/neru/providers/voice"
@@ -103,6 +104,18 @@ func (p *Platform) Gateway() (*Gateway, error) {
 	g.command = httpx.NewEcho(log, httpx.Compose(api.Errors()))
 	api.Register(g.command)
 	return g, nil
+}
+
+// ServeOpsOnPublic adds the operations endpoints /metrics and
+// /debug/pprof/ to the public listener (whose /healthz and /readyz are the
+// edge's). For `neru dev`, one listener for everything; never in
+// production, where they stay on NERU_OPS_ADDR.
+func (g *Gateway) ServeOpsOnPublic(m *telemetry.Metrics) {
+	mux := http.NewServeMux()
+	telemetry.Mount(mux, m, nil)
+	h := echo.WrapHandler(mux)
+	g.public.GET("/metrics", h)
+	g.public.Any("/debug/pprof/*", h)
 }
 
 // Handler is the public HTTP handler, for tests that serve it themselves.

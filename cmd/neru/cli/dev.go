@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,6 +29,7 @@ import (
 	"github.com/neru-dev/neru/internal/devenv"
 	"github.com/neru-dev/neru/internal/httpx"
 	"github.com/neru-dev/neru/internal/logging"
+	"github.com/neru-dev/neru/internal/telemetry"
 	"github.com/neru-dev/neru/platform"
 	"github.com/neru-dev/neru/tail"
 )
@@ -182,10 +182,12 @@ func Dev(ctx context.Context, o DevOptions, out io.Writer) error {
 	if err := os.WriteFile(envFile, []byte(appEnv), 0o600); err != nil {
 		return err
 	}
+	p.Instrument(telemetry.NewMetrics(telemetry.Options{}))
 	g, err := p.Gateway()
 	if err != nil {
 		return err
 	}
+	g.ServeOpsOnPublic(p.Metrics)
 	runWorker, err := p.WorkerProcess()
 	if err != nil {
 		return err
@@ -197,6 +199,7 @@ func Dev(ctx context.Context, o DevOptions, out io.Writer) error {
 	fmt.Fprintf(out, `neru dev: DEVELOPMENT MODE, NOT FOR PRODUCTION
   webhooks + admin   http://%s   (POST /webhooks/%s/{messages/inbound,messages/status,voice/answer,voice/event,voice/rtc})
   console            http://%s/console/   (open from this machine; no token in dev mode)
+  operations         http://%s/metrics   (also /healthz, /readyz, /debug/pprof/)
   SDK endpoint       http://%s   (apps with DEBUG=true call here; no token needed for instance %q from loopback)
   app (instance %s)  %s   application id %s
   redis              %s
@@ -206,7 +209,7 @@ func Dev(ctx context.Context, o DevOptions, out io.Writer) error {
   vonage-api         %s
   assets             %s   (vonage-assets files)
 ready in %s
-`, o.Addr, o.AppID, o.Addr, o.CommandAddr, o.InstanceID, o.InstanceID, o.AppURL, o.AppID,
+`, o.Addr, o.AppID, o.Addr, o.Addr, o.CommandAddr, o.InstanceID, o.InstanceID, o.AppURL, o.AppID,
 		redisLine, o.NATSURL, persistence, envFile, devVonageBanner(o), cfg.Gateway.Assets.Dir, time.Since(start).Round(time.Millisecond))
 
 	eg, ctx := errgroup.WithContext(ctx)
@@ -214,7 +217,7 @@ ready in %s
 		eg.Go(func() error { return serveFake(ctx, fake, o.FakeVonageAddr) })
 	}
 	if o.PprofAddr != "" {
-		eg.Go(func() error { return servePprof(ctx, o.PprofAddr) })
+		eg.Go(func() error { return servePprof(ctx, o.PprofAddr, p.Metrics) })
 	}
 	eg.Go(func() error { return g.Run(ctx) })
 	eg.Go(func() error { return runWorker(ctx) })
@@ -240,15 +243,11 @@ ready in %s
 	return eg.Wait()
 }
 
-// servePprof serves the runtime profiles on addr until ctx ends.
-func servePprof(ctx context.Context, addr string) error {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+// servePprof serves the operations endpoints (the runtime profiles among
+// them) on a listener of their own until ctx ends, so that profiling a
+// benchmark does not go through the listener under load.
+func servePprof(ctx context.Context, addr string, m *telemetry.Metrics) error {
+	srv := &http.Server{Addr: addr, Handler: telemetry.OpsHandler(m, nil), ReadHeaderTimeout: 10 * time.Second}
 	context.AfterFunc(ctx, func() { _ = srv.Close() })
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("pprof: %w", err)
