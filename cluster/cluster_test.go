@@ -36,7 +36,7 @@ func TestClusterSurvivesNodeLoss(t *testing.T) {
 		waitLog(t, w, `"worker running"`, 90*time.Second)
 	}
 	c := createInstance(t, gws[0], a.srv.URL)
-	registerSessions(t, c, sessions)
+	ids := registerSessions(t, c, sessions)
 	p := newProvider(gws...)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
@@ -47,7 +47,7 @@ func TestClusterSurvivesNodeLoss(t *testing.T) {
 	for i := range sessions {
 		wg.Go(func() {
 			for seq := range perSession {
-				if err := p.post(ctx, i+seq, inboundSMS(sender(i), seq, uuid.NewString())); err != nil {
+				if err := p.post(ctx, i+seq, fmt.Sprintf("%d/%d", i, seq), inboundSMS(sender(i), seq, uuid.NewString())); err != nil {
 					errs <- fmt.Errorf("session %d seq %d: %w", i, seq, err)
 					return
 				}
@@ -104,6 +104,9 @@ func TestClusterSurvivesNodeLoss(t *testing.T) {
 		time.Sleep(10 * time.Millisecond) // polling the app's counter
 	}
 	oneWorker := float64(backlog) / time.Since(drainStart).Seconds()
+	if a.delivered.Load() != total {
+		diagnose(t, s, a, p, ids, perSession)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if got := a.delivered.Load(); got != total {

@@ -201,6 +201,7 @@ type provider struct {
 	client   *http.Client
 	acked    atomic.Int64
 	retries  atomic.Int64
+	answers  answers // by "<session index>/<seq>"
 }
 
 func newProvider(gateways ...*gateway) *provider {
@@ -213,15 +214,19 @@ func newProvider(gateways ...*gateway) *provider {
 
 // post delivers one webhook, starting at gateway first; it gives up only
 // when ctx ends.
-func (p *provider) post(ctx context.Context, first int, body []byte) error {
+func (p *provider) post(ctx context.Context, first int, key string, body []byte) error {
 	for try := 0; ; try++ {
 		url := p.gateways[(first+try)%len(p.gateways)]
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := p.client.Do(req)
-		if err == nil {
+		if err != nil {
+			p.answers.add(key, fmt.Sprintf("%s: %v", url, err))
+		} else {
+			answer, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
+			p.answers.add(key, fmt.Sprintf("%s: %d %s", url, resp.StatusCode, bytes.TrimSpace(answer)))
 			if resp.StatusCode/100 == 2 {
 				p.acked.Add(1)
 				return nil

@@ -15,7 +15,12 @@
 //     would bring the event back after AckWait, behind its session's later ones;
 //   - NERU_EVENTS is a work queue, so when a worker takes a partition over it
 //     recreates that partition's consumer, which redelivers everything still
-//     unacknowledged from the oldest on, in stream order.
+//     unacknowledged from the oldest on, in stream order;
+//   - a delivery lost between JetStream and the worker (a NATS node dying
+//     with it in flight) would come back only after AckWait, behind its
+//     session's later events: the partition notices the gap in the
+//     consumer sequence at the next message, before enqueuing it, and
+//     restarts with a new consumer, so the lost one comes first.
 //
 // Leases, the member set and fencing are package lease's: a worker that
 // cannot renew a lease stops that partition, requests in flight included,

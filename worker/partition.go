@@ -39,7 +39,11 @@ type partition struct {
 	held  map[uint64]bool  // stream sequences we hold, to drop redeliveries
 	holds map[string]*Hold // held sessions (onDead hold), by laneKey
 	tries map[uint64]int   // failed attempts recorded by earlier owners, by stream sequence
-	wg    sync.WaitGroup
+	// consumed is the consumer sequence of the last message enqueue saw:
+	// JetStream numbers every delivery, so a jump means a delivery was lost
+	// on its way here (see enqueue).
+	consumed uint64
+	wg       sync.WaitGroup
 }
 
 // lane is a session's queue; its head is in flight.
@@ -184,15 +188,32 @@ func (p *partition) enqueue(msg jetstream.Msg) {
 		p.term(msg, "no metadata", err)
 		return
 	}
-	d, err := delivery.FromMsg(msg.Headers(), msg.Data())
-	if err != nil {
-		p.term(msg, "undecodable", err, "seq", meta.Sequence.Stream)
-		return
-	}
+	d, derr := delivery.FromMsg(msg.Headers(), msg.Data())
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopCtx.Err() != nil {
 		return // stopping: the message stays unacked for the next owner
+	}
+	// A delivery lost on its way (the consumer's leader died with it in
+	// flight, a reconnect dropped it) counts as delivered on the server,
+	// which sends it again only after AckWait (minutes): meanwhile the
+	// session's later events would overtake it. Its consumer sequence is
+	// missing from what arrives. Stop at the first message past the gap,
+	// before it is enqueued; the partition starts again (the next
+	// rebalance) with a new consumer, which redelivers everything unacked,
+	// the lost one first. A sequence going back (a new leader redelivering)
+	// is no gap.
+	if cs := meta.Sequence.Consumer; cs > p.consumed+1 {
+		p.log.Warn("deliveries lost on the way from JetStream; restarting the partition so they come first",
+			"expected", p.consumed+1, "got", cs, "seq", meta.Sequence.Stream)
+		p.w.metrics.gaps.Add(1)
+		p.stop()
+		return
+	}
+	p.consumed = meta.Sequence.Consumer
+	if derr != nil {
+		p.term(msg, "undecodable", derr, "seq", meta.Sequence.Stream) // Term only publishes: no wait under p.mu
+		return
 	}
 	if p.held[meta.Sequence.Stream] {
 		return // an ack-wait redelivery of a message a lane already holds

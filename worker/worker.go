@@ -96,6 +96,9 @@ type Metrics struct {
 	// outcomesDropped counts outcomes not recorded because the recorder
 	// fell behind.
 	outcomesDropped atomic.Int64
+	// gaps counts partition restarts for deliveries lost between
+	// JetStream and the worker.
+	gaps atomic.Int64
 }
 
 // Snapshot returns delivered, retried and dead counts.
@@ -106,6 +109,10 @@ func (m *Metrics) Snapshot() (delivered, retried, dead int64) {
 // OutcomesDropped is how many delivery outcomes were not recorded because
 // the recorder fell behind.
 func (m *Metrics) OutcomesDropped() int64 { return m.outcomesDropped.Load() }
+
+// Gaps is how many times a partition restarted because deliveries were lost
+// on their way from JetStream (see the package doc).
+func (m *Metrics) Gaps() int64 { return m.gaps.Load() }
 
 // New returns a worker. keyspace prefixes its Redis keys.
 func New(cfg Config, js JetStream, rdb redis.UniversalClient, keyspace string, instances Instances, log *slog.Logger, opts ...Option) (*Worker, error) {

@@ -153,16 +153,20 @@ func StartRedisCluster(t testing.TB, n int, o RedisOptions) *RedisCluster {
 	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
 		t.Fatalf("proctest: redis-cli --cluster create: %v\n%s", err, out)
 	}
+	// Every node, not just the first: a node that has not yet heard of the
+	// others' slots answers CLUSTERDOWN, and a client may ask it first.
 	deadline := time.Now().Add(20 * time.Second)
-	for {
-		out, _ := exec.Command(cli, "-h", "127.0.0.1", "-p", strings.TrimPrefix(addrs[0], "127.0.0.1:"), "cluster", "info").Output()
-		if strings.Contains(string(out), "cluster_state:ok") {
-			break
+	for _, addr := range addrs {
+		for {
+			out, _ := exec.Command(cli, "-h", "127.0.0.1", "-p", strings.TrimPrefix(addr, "127.0.0.1:"), "cluster", "info").Output()
+			if strings.Contains(string(out), "cluster_state:ok") && strings.Contains(string(out), "cluster_slots_ok:16384") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("proctest: Redis Cluster node %s not ok after 20s:\n%s", addr, out)
+			}
+			time.Sleep(50 * time.Millisecond) // waiting for the cluster to converge
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("proctest: Redis Cluster not ok after 20s:\n%s", out)
-		}
-		time.Sleep(50 * time.Millisecond) // waiting for the cluster to converge
 	}
 	c.URL = "redis+cluster://" + strings.Join(addrs, ",")
 	return c
