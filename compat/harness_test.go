@@ -76,7 +76,7 @@ type options struct {
 }
 
 // env is a platform started for one test: gateway (webhooks and command
-// endpoint), a worker, one instance, and the fake Vonage API behind vonage-api.
+// endpoint), a worker process (worker, scheduler, queues), one instance, and the fake Vonage API behind vonage-api.
 type env struct {
 	t       *testing.T
 	P       *platform.Platform
@@ -173,13 +173,15 @@ func start(t *testing.T, o options) *env {
 		e.Command = cmd.URL
 	}
 
-	w, err := p.Worker()
+	// The whole worker process (deliveries, schedules, queues), as
+	// cmd/worker and `neru dev` run it: the session tests need all three.
+	run, err := p.WorkerProcess()
 	if err != nil {
 		t.Fatal(err)
 	}
 	wctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- w.Run(wctx) }()
+	go func() { done <- run(wctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

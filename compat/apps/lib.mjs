@@ -157,3 +157,117 @@ export const scan = (pairs) => ({
     },
     wantText: ["0", { anyOrder: pairs }],
 });
+
+// refusal describes what an SDK call threw at the app: the message the app
+// sees and the platform's reply the SDK kept (both SDKs re-throw axios'
+// error, with .response).
+function refusal(e) {
+    const r = e && e.response;
+    return { message: String(e && e.message), status: r && r.status, data: r && r.data };
+}
+
+// sessionTTL is the TTL scenario of ttl-*.mjs: createSession(args.ttl), a
+// state.set, then state.get every 50 ms until it throws. It reports
+// "expired" with the real time (performance.now, which clock.cjs leaves
+// alone) from createSession to the first refusal, the SDK clock's
+// createSession instant, and what the refusal looked like; then
+// "listenAfterExpiry" with what a listener registration in the ended
+// session did. Gives up after args.limitMs.
+export async function sessionTTL({ create, state, listen }) {
+    const t0 = performance.now();
+    const sdkClock = new Date().toISOString();
+    const session = create(args.ttl);
+    const st = state(session);
+    await st.set("k", "v");
+    for (;;) {
+        let got;
+        try {
+            got = await st.get("k");
+        } catch (e) {
+            report("expired", { session: session.id, sdkClock, elapsedMs: performance.now() - t0, ...refusal(e) });
+            break;
+        }
+        if (got !== "v") {
+            report("error", { route: "state.get", error: `state.get returned ${JSON.stringify(got)} before the session expired, want "v"` });
+            return;
+        }
+        if (performance.now() - t0 > args.limitMs) {
+            report("error", { route: "state.get", error: `the session still answered after ${args.limitMs} ms` });
+            return;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    try {
+        const id = await listen(session);
+        report("listenAfterExpiry", { threw: false, id });
+    } catch (e) {
+        report("listenAfterExpiry", { threw: true, ...refusal(e) });
+    }
+}
+
+// sessionsScenario is the flow of sessions-*.mjs, with sdk saying how the
+// SDK spells each call.
+//
+//   * A session named args.longId (spaces, braces, 1,000 characters) by
+//     getSessionById: a state round trip (reported as "longState") and an
+//     SMS listener on /onLong that reports the delivery's x-neru-sessionid.
+//   * A session "doomed" (createSession) with a schedule due in
+//     args.doomedInMs on /onDoomedSchedule and a queue whose first item is
+//     held by the app (/onDoomedQueue answers it only when the test POSTs
+//     /control/release) while the rest wait behind it. The test deletes the
+//     session with the admin API while the first item is held.
+//   * Sentinels in the global session: a schedule due after the doomed one
+//     (/onSentinelSchedule) and, once released, a queue item
+//     (/onSentinelQueue). When they have arrived, the doomed ones would
+//     have arrived too.
+export async function sessionsScenario(sdk) {
+    let release;
+    const released = new Promise((r) => (release = r));
+    const header = (req) => req.headers["x-neru-sessionid"];
+    const doomed = sdk.create();
+    const global = sdk.global();
+    await serve({
+        "/onLong": async (req, msg) => report("onLong", { session: header(req), text: msg.text }),
+        "/onDoomedSchedule": async (req) => report("doomedSchedule", { session: header(req) }),
+        "/onSentinelSchedule": async (req) => report("sentinelSchedule", { session: header(req) }),
+        "/onDoomedQueue": async (req, item) => {
+            if (item && item.n === "first") {
+                report("queueFirst", { session: header(req) });
+                await released;
+                return;
+            }
+            report("doomedQueue", { session: header(req), item });
+        },
+        "/onSentinelQueue": async (req, item) => report("sentinelQueue", { session: header(req), item }),
+        "/control/release": async () => {
+            release();
+            // After the doomed session's end: state.get in it is refused.
+            let after;
+            try {
+                after = { threw: false, got: await sdk.state(doomed).get("k") };
+            } catch (e) {
+                after = { threw: true, ...refusal(e) };
+            }
+            report("doomedStateAfterDelete", after);
+            const q = "sentinel-" + Date.now();
+            await sdk.createQueue(global, q, "onSentinelQueue");
+            await sdk.enqueue(global, q, [{ n: "sentinel" }]);
+            return "OK";
+        },
+    });
+
+    const long = sdk.byId(args.longId);
+    const ls = sdk.state(long);
+    await ls.set("k", { v: "long" });
+    report("longState", { got: await ls.get("k"), session: long.id });
+    await sdk.listen(long, "onLong", args.fromLong, args.to);
+
+    await sdk.state(doomed).set("k", "v");
+    const now = Date.now();
+    await sdk.schedule(doomed, "onDoomedSchedule", new Date(now + args.doomedInMs).toISOString(), { n: "doomed" });
+    await sdk.schedule(global, "onSentinelSchedule", new Date(now + args.sentinelInMs).toISOString(), { n: "sentinel" });
+    const q = "doomed-" + now;
+    await sdk.createQueue(doomed, q, "onDoomedQueue");
+    await sdk.enqueue(doomed, q, [{ n: "first" }, { n: "second" }, { n: "third" }]);
+    report("ready", { doomed: doomed.id, long: long.id });
+}
