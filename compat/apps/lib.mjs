@@ -168,15 +168,18 @@ function refusal(e) {
 
 // sessionTTL is the TTL scenario of ttl-*.mjs: createSession(args.ttl), a
 // state.set, then state.get every 50 ms until it throws. It reports
-// "expired" with the real time (performance.now, which clock.cjs leaves
-// alone) from createSession to the first refusal, the SDK clock's
-// createSession instant, and what the refusal looked like; then
+// "created" (session id, the SDK clock at createSession), then "expired"
+// with the real time (performance.now, which clock.cjs leaves alone) from
+// createSession to the first refusal and its real Unix time, and what the
+// refusal looked like; then
 // "listenAfterExpiry" with what a listener registration in the ended
 // session did. Gives up after args.limitMs.
 export async function sessionTTL({ create, state, listen }) {
+    if (globalThis.compatClockStart) globalThis.compatClockStart();
     const t0 = performance.now();
     const sdkClock = new Date().toISOString();
     const session = create(args.ttl);
+    report("created", { session: session.id, sdkClock });
     const st = state(session);
     await st.set("k", "v");
     for (;;) {
@@ -184,11 +187,12 @@ export async function sessionTTL({ create, state, listen }) {
         try {
             got = await st.get("k");
         } catch (e) {
-            report("expired", { session: session.id, sdkClock, elapsedMs: performance.now() - t0, ...refusal(e) });
+            const now = performance.now();
+            report("expired", { session: session.id, sdkClock, elapsedMs: now - t0, atUnixMs: performance.timeOrigin + now, ...refusal(e) });
             break;
         }
         if (got !== "v") {
-            report("error", { route: "state.get", error: `state.get returned ${JSON.stringify(got)} before the session expired, want "v"` });
+            report("error", { route: "state.get", error: `state.get returned ${JSON.stringify(got)} ${performance.now() - t0} ms after createSession, before the session refused it; want "v"` });
             return;
         }
         if (performance.now() - t0 > args.limitMs) {
