@@ -3,6 +3,7 @@ package compat
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -109,5 +110,20 @@ func control(t *testing.T, app *nodeApp, port int, path string) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("%s: %d %s (%s)", path, resp.StatusCode, body, explain(app, path))
+	}
+}
+
+// expiredRefusal checks a refusal an app reported (apps/lib.mjs refusal):
+// HTTP 410 with {"code":"session_expired","message":"session <id> expired at …"}.
+// Both SDKs re-throw axios' error unchanged, so err.message is "Request
+// failed with status code 410" and the code is only in err.response.data.
+func expiredRefusal(t *testing.T, what string, r report, session string) {
+	t.Helper()
+	var status int
+	_ = json.Unmarshal(r.Fields["status"], &status)
+	var data struct{ Code, Message string }
+	_ = json.Unmarshal(r.Fields["data"], &data)
+	if status != http.StatusGone || data.Code != "session_expired" || !strings.HasPrefix(data.Message, "session "+session+" expired at ") {
+		t.Fatalf("%s: the SDK threw %s, want HTTP 410 with code session_expired and \"session %s expired at …\"", what, r.Line, session)
 	}
 }
