@@ -9,7 +9,12 @@
 //     answer);
 //   - vonage-assets download links, GET|HEAD /assets/<token>[/<name>]: the
 //     HMAC-signed, expiring token (assets.Linker) is the only credential;
-//     forged or expired is 403, a file or instance gone since is 404.
+//     forged or expired is 403, a file or instance gone since is 404;
+//   - the apps' public URLs, any method on /apps/<instance id>/<path>,
+//     reverse-proxied to <base URL>/<path> through the egress rule of
+//     deliveries (publicurl.go; unknown instance 404 unknown_instance, a
+//     base URL outside NERU_APP_NETWORKS 502 app_refused). Voice answer and
+//     event webhooks are served as GET (query parameters) too.
 //
 // A webhook resolves its instance by application id (404
 // unknown_application); for an instance with signature secrets it must
@@ -26,11 +31,6 @@
 // result the app did not answer at all (timeout, connection refused) is
 // handed to the stream (router.Handoff); one it answered, even badly, is
 // not, since the app has seen it.
-//
-// Room is left for what the edge will grow: webhook signature verification
-// (Vonage's HS256 JWT with payload_hash) is a middleware of the webhook
-// group in routeWebhooks, and the app public URL proxy is one more
-// Register'ed route group.
 //
 // It owns no Redis keys and no NATS subjects: it reads instances, and
 // publishes through the router on package delivery's subjects.

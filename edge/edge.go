@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http/httputil"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -129,7 +131,10 @@ type Deps struct {
 	Files     Files // nil: vonage-assets is off and links are 404
 	// Observer is told of every webhook answered (nil: nobody is).
 	Observer observe.Observer
-	Log      *slog.Logger
+	// AppNetworks are the non-public networks (NERU_APP_NETWORKS) the apps'
+	// public URLs may be proxied to, as deliveries may reach them.
+	AppNetworks []netip.Prefix
+	Log         *slog.Logger
 }
 
 // Edge serves the public listener's provider-facing routes.
@@ -137,8 +142,9 @@ type Edge struct {
 	cfg    Config
 	d      Deps
 	log    *slog.Logger
-	errors httpx.Table // Errors(), to classify a webhook's outcome
-	outage *outage     // webhooks' backend failures: 503, logged once per outage
+	errors httpx.Table            // Errors(), to classify a webhook's outcome
+	outage *outage                // webhooks' backend failures: 503, logged once per outage
+	proxy  *httputil.ReverseProxy // the apps' public URLs (publicurl.go)
 
 	unsigned      sync.Map     // instance ids already warned about accepting unsigned webhooks
 	badSignatures atomic.Int64 // webhooks refused 401 bad_signature
@@ -159,7 +165,7 @@ func New(cfg Config, d Deps) (*Edge, error) {
 	if d.Observer == nil {
 		d.Observer = observe.Discard
 	}
-	e := &Edge{cfg: cfg, d: d, log: d.Log, outage: &outage{log: d.Log}}
+	e := &Edge{cfg: cfg, d: d, log: d.Log, outage: &outage{log: d.Log}, proxy: newAppProxy(d.AppNetworks, d.Log)}
 	e.errors = e.Errors()
 	return e, nil
 }
@@ -170,6 +176,7 @@ func (e *Edge) Register(s *echo.Echo) {
 	s.GET("/readyz", e.readyz)
 	e.routeWebhooks(s.Group("/webhooks/:app"))
 	e.routeAssetLinks(s)
+	e.routeAppURLs(s)
 }
 
 // Errors are the HTTP answers of every error the edge's routes return.

@@ -73,11 +73,12 @@ func (p *Platform) Gateway() (*Gateway, error) {
 			{Code: "redis_unavailable", Message: "redis does not answer", Ready: redisReady(p.Redis)},
 			{Code: "nats_unavailable", Message: "not connected to NATS", Ready: natsReady(p.NATS)},
 		},
-		Providers: eventProviders,
-		Links:     p.Links,
-		Files:     edgeFiles,
-		Observer:  p.Observers,
-		Log:       log,
+		Providers:   eventProviders,
+		Links:       p.Links,
+		Files:       edgeFiles,
+		Observer:    p.Observers,
+		AppNetworks: p.Config.AppNetworks,
+		Log:         log,
 	})
 	if err != nil {
 		return nil, err
