@@ -75,15 +75,7 @@ func (a *Admin) showCircuit(c echo.Context) error {
 // deleted for good; if it held its session (onDead hold), the session's
 // later deliveries flow again.
 func (a *Admin) discardDead(c echo.Context) error {
-	in, err := a.instance(c)
-	if err != nil {
-		return err
-	}
-	seq, err := seqParam(c)
-	if err != nil {
-		return err
-	}
-	q, err := a.dlq()
+	in, seq, q, err := a.deadEntry(c)
 	if err != nil {
 		return err
 	}

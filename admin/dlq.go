@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/neru-dev/neru/delivery"
+	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/internal/httpx"
 )
 
@@ -60,6 +61,25 @@ func viewDead(d *delivery.Dead, withBody bool) deadView {
 	return v
 }
 
+// deadEntry is what every route on one dead delivery starts with: its
+// instance (404 if unknown), its sequence (400 if malformed), the DLQ (503
+// without JetStream access), checked in that order.
+func (a *Admin) deadEntry(c echo.Context) (*instance.Instance, uint64, DeadLetters, error) {
+	in, err := a.instance(c)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	seq, err := seqParam(c)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	q, err := a.dlq()
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return in, seq, q, nil
+}
+
 func seqParam(c echo.Context) (uint64, error) {
 	seq, err := strconv.ParseUint(c.Param("seq"), 10, 64)
 	if err != nil || seq == 0 {
@@ -104,15 +124,7 @@ func (a *Admin) listDead(c echo.Context) error {
 }
 
 func (a *Admin) showDead(c echo.Context) error {
-	in, err := a.instance(c)
-	if err != nil {
-		return err
-	}
-	seq, err := seqParam(c)
-	if err != nil {
-		return err
-	}
-	q, err := a.dlq()
+	in, seq, q, err := a.deadEntry(c)
 	if err != nil {
 		return err
 	}
@@ -124,15 +136,7 @@ func (a *Admin) showDead(c echo.Context) error {
 }
 
 func (a *Admin) replayOneDead(c echo.Context) error {
-	in, err := a.instance(c)
-	if err != nil {
-		return err
-	}
-	seq, err := seqParam(c)
-	if err != nil {
-		return err
-	}
-	q, err := a.dlq()
+	in, seq, q, err := a.deadEntry(c)
 	if err != nil {
 		return err
 	}
