@@ -315,6 +315,8 @@ func devAppEnv(o DevOptions, key *rsa.PrivateKey) (string, error) {
 		{"NERU_APP_PORT", port},
 		{"VCR_PORT", port},
 		{"PORT", port},
+		// getAppUrl() in both SDKs: the gateway proxies the app here (edge/publicurl.go).
+		{"VCR_INSTANCE_PUBLIC_URL", "http://" + o.Addr + "/apps/" + o.InstanceID},
 		{"PRIVATE_KEY", pemText},
 	})
 }

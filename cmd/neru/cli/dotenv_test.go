@@ -22,7 +22,7 @@ func TestDevEnvFileReadsTheSameEverywhere(t *testing.T) {
 	}
 	der, _ := x509.MarshalPKCS8PrivateKey(key)
 	wantKey := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-	text, err := devAppEnv(DevOptions{InstanceID: "dev", AppID: "dev-app", AppURL: "http://127.0.0.1:3123"}, key)
+	text, err := devAppEnv(DevOptions{InstanceID: "dev", AppID: "dev-app", AppURL: "http://127.0.0.1:3123", Addr: "127.0.0.1:8181"}, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,11 +31,11 @@ func TestDevEnvFileReadsTheSameEverywhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The child shell proves the variable is exported, not just set.
-	const script = `. "$0"; sh -c 'printf %s "$PRIVATE_KEY"'; printf '|%s|%s' "$INSTANCE_ID" "$VCR_PORT"`
+	const script = `. "$0"; sh -c 'printf %s "$PRIVATE_KEY"'; printf '|%s|%s|%s' "$INSTANCE_ID" "$VCR_PORT" "$VCR_INSTANCE_PUBLIC_URL"`
 	readers := map[string][]string{
 		"sh":   {"sh", "-c", script, file},
 		"bash": {"bash", "-c", script, file},
-		"node": {"node", "--env-file=" + file, "-e", `process.stdout.write(process.env.PRIVATE_KEY + "|" + process.env.INSTANCE_ID + "|" + process.env.VCR_PORT)`},
+		"node": {"node", "--env-file=" + file, "-e", `process.stdout.write(process.env.PRIVATE_KEY + "|" + process.env.INSTANCE_ID + "|" + process.env.VCR_PORT + "|" + process.env.VCR_INSTANCE_PUBLIC_URL)`},
 	}
 	for name, argv := range readers {
 		if _, err := exec.LookPath(argv[0]); err != nil {
@@ -47,7 +47,7 @@ func TestDevEnvFileReadsTheSameEverywhere(t *testing.T) {
 			t.Errorf("%s: %v\n%s", name, err, out)
 			continue
 		}
-		if got, want := string(out), wantKey+"|dev|3123"; got != want {
+		if got, want := string(out), wantKey+"|dev|3123|http://127.0.0.1:8181/apps/dev"; got != want {
 			t.Errorf("%s read\n%q\nwant\n%q", name, got, want)
 		}
 	}
