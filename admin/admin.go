@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -26,10 +25,17 @@ import (
 
 // Config configures the admin API.
 type Config struct {
-	// Token guards /admin/v1. Empty: the admin API answers loopback
-	// clients only (dev mode).
-	Token   string
-	MaxBody int64 // request body cap; default 1 MiB
+	// Token guards /admin/v1: every request must carry it as a bearer
+	// token.
+	Token string
+	// DevLoopback, set only by `neru dev`, lets loopback clients in without
+	// a token when Token is empty. It is an explicit option rather than
+	// what an empty Token means, because behind a reverse proxy on the same
+	// host every client is loopback: a production gateway that forgot its
+	// token would serve an open admin API. With neither, every request is
+	// refused (the production gateway does not start that way at all).
+	DevLoopback bool
+	MaxBody     int64 // request body cap; default 1 MiB
 }
 
 // Instances manages tenants (instance.Store). Get, Update and Delete
@@ -151,22 +157,37 @@ func (a *Admin) Register(s *echo.Echo) {
 	a.routeConsole(s)
 }
 
-// auth demands the admin bearer token, or, when none is configured (dev
-// mode), a loopback client.
+// auth demands the admin bearer token, or, in dev mode without one, a
+// loopback client.
 func (a *Admin) auth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if err := a.open(c.Request()); err != nil {
+			return err
+		}
 		if a.cfg.Token == "" {
-			if !httpx.IsLoopback(c.Request().RemoteAddr) {
-				return httpx.Errorf(http.StatusForbidden, "forbidden", "the admin API without a token answers loopback clients only")
-			}
 			return next(c)
 		}
-		got, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+		got, ok := httpx.Bearer(c.Request().Header.Get("Authorization"))
 		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.cfg.Token)) != 1 {
 			return httpx.Errorf(http.StatusUnauthorized, "unauthorized", "a valid admin bearer token is required")
 		}
 		return next(c)
 	}
+}
+
+// open refuses a request that no token can admit: without a Token, only
+// loopback clients in dev mode get in.
+func (a *Admin) open(r *http.Request) error {
+	if a.cfg.Token != "" {
+		return nil
+	}
+	if !a.cfg.DevLoopback {
+		return httpx.Errorf(http.StatusForbidden, "forbidden", "the admin API is disabled: no admin token is configured (NERU_ADMIN_TOKEN)")
+	}
+	if !httpx.IsLoopback(r.RemoteAddr) {
+		return httpx.Errorf(http.StatusForbidden, "forbidden", "the admin API without a token answers loopback clients only")
+	}
+	return nil
 }
 
 // instance resolves the :id of an admin route; an unknown instance is a

@@ -28,32 +28,45 @@ func (instances) Get(_ context.Context, id string) (*instance.Instance, error) {
 	return nil, instance.ErrNotFound
 }
 
-func serve(token string) http.Handler {
+func serve(cfg admin.Config) http.Handler {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := httpx.NewEcho(log, admin.Errors)
-	admin.New(admin.Config{Token: token}, admin.Deps{Instances: instances{}, Log: log}).Register(e)
+	admin.New(cfg, admin.Deps{Instances: instances{}, Log: log}).Register(e)
 	return e
 }
 
 func TestAuth(t *testing.T) {
 	tests := []struct {
-		name, token, remote, authz string
-		status                     int
+		name                string
+		cfg                 admin.Config
+		remote, authz, path string
+		status              int
 	}{
-		{"token: none sent", "s3cret", "127.0.0.1:1", "", http.StatusUnauthorized},
-		{"token: wrong", "s3cret", "127.0.0.1:1", "Bearer nope", http.StatusUnauthorized},
-		{"token: right, from anywhere", "s3cret", "192.0.2.1:1", "Bearer s3cret", http.StatusOK},
-		{"no token: loopback", "", "127.0.0.1:1", "", http.StatusOK},
-		{"no token: remote", "", "192.0.2.1:1", "", http.StatusForbidden},
+		{"token: none sent", admin.Config{Token: "s3cret"}, "127.0.0.1:1", "", "", http.StatusUnauthorized},
+		{"token: wrong", admin.Config{Token: "s3cret"}, "127.0.0.1:1", "Bearer nope", "", http.StatusUnauthorized},
+		{"token: right, from anywhere", admin.Config{Token: "s3cret"}, "192.0.2.1:1", "Bearer s3cret", "", http.StatusOK},
+		{"token: scheme in lower case", admin.Config{Token: "s3cret"}, "192.0.2.1:1", "bearer s3cret", "", http.StatusOK},
+		{"token: scheme in upper case", admin.Config{Token: "s3cret"}, "192.0.2.1:1", "BEARER s3cret", "", http.StatusOK},
+		{"token: another scheme", admin.Config{Token: "s3cret"}, "192.0.2.1:1", "Basic s3cret", "", http.StatusUnauthorized},
+		{"token, dev loopback too: loopback still needs it", admin.Config{Token: "s3cret", DevLoopback: true}, "127.0.0.1:1", "", "", http.StatusUnauthorized},
+		{"dev, no token: loopback", admin.Config{DevLoopback: true}, "127.0.0.1:1", "", "", http.StatusOK},
+		{"dev, no token: remote", admin.Config{DevLoopback: true}, "192.0.2.1:1", "", "", http.StatusForbidden},
+		{"no token, not dev: loopback refused", admin.Config{}, "127.0.0.1:1", "", "", http.StatusForbidden},
+		{"no token, not dev: console refused", admin.Config{}, "127.0.0.1:1", "", "/console/", http.StatusForbidden},
+		{"dev, no token: console on loopback", admin.Config{DevLoopback: true}, "127.0.0.1:1", "", "/console/", http.StatusOK},
 	}
 	for _, tt := range tests {
-		r := httptest.NewRequest(http.MethodGet, "/admin/v1/instances", nil)
+		path := tt.path
+		if path == "" {
+			path = "/admin/v1/instances"
+		}
+		r := httptest.NewRequest(http.MethodGet, path, nil)
 		r.RemoteAddr = tt.remote
 		if tt.authz != "" {
 			r.Header.Set("Authorization", tt.authz)
 		}
 		rec := httptest.NewRecorder()
-		serve(tt.token).ServeHTTP(rec, r)
+		serve(tt.cfg).ServeHTTP(rec, r)
 		if rec.Code != tt.status {
 			t.Errorf("%s: %d %s, want %d", tt.name, rec.Code, rec.Body, tt.status)
 		}
@@ -65,7 +78,7 @@ func TestUnknownInstanceIs404(t *testing.T) {
 		r := httptest.NewRequest(http.MethodGet, path, nil)
 		r.RemoteAddr = "127.0.0.1:1"
 		rec := httptest.NewRecorder()
-		serve("").ServeHTTP(rec, r)
+		serve(admin.Config{DevLoopback: true}).ServeHTTP(rec, r)
 		if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), `"code":"not_found"`) {
 			t.Errorf("%s: %d %s, want 404 not_found", path, rec.Code, rec.Body)
 		}

@@ -8,8 +8,6 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/neru-dev/neru/internal/httpx"
 )
 
 // The web console: static files embedded in the binary (nothing is fetched
@@ -25,7 +23,7 @@ import (
 // price is that a browser cannot put the header on a navigation, so the
 // page shell (HTML, JS, CSS: the same for everyone, no data in it) is
 // served without the token when one is configured; without a token it is
-// served to loopback clients only, like the admin API.
+// served to loopback clients in dev mode only, like the admin API.
 //
 //go:embed console
 var consoleFiles embed.FS
@@ -35,8 +33,8 @@ func (a *Admin) routeConsole(s *echo.Echo) {
 	assets := http.StripPrefix("/console/", http.FileServerFS(files))
 	index, _ := fs.ReadFile(files, "index.html")
 	serve := func(c echo.Context) error {
-		if a.cfg.Token == "" && !httpx.IsLoopback(c.Request().RemoteAddr) {
-			return httpx.Errorf(http.StatusForbidden, "forbidden", "the console without an admin token answers loopback clients only")
+		if err := a.open(c.Request()); err != nil {
+			return err
 		}
 		h := c.Response().Header()
 		// Data only from this origin, no framing (clickjacking of the

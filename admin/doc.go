@@ -1,7 +1,8 @@
 // Package admin is the admin API, /admin/v1 on the public listener, which
 // `neru instance|sessions|dlq|logs|schedules|queues|assets` call. It needs
-// the admin bearer token (Config.Token), or, without one (dev mode), a
-// loopback client.
+// the admin bearer token (Config.Token; the scheme in any case), or, in dev
+// mode (Config.DevLoopback, set by `neru dev` only) without a token, a
+// loopback client. Without either it refuses every request.
 //
 //	/instances[/<id>]                         create, list, get, PATCH {sessionIdle, maxSessions}, delete
 //	/instances/<id>/sessions[/<sid>[/reset]]  list (limit, cursor), get (TTL left, listeners, state keys,

@@ -102,8 +102,9 @@ func start(t *testing.T, o options) *env {
 	_, keyspace := testenv.Redis(t)
 	cfg := platform.Config{RedisURL: testenv.RedisURL(t), NATSURL: ns.ClientURL(), Keyspace: keyspace}
 	cfg.Gateway.DevInstanceID = o.InstanceID // neru in DEBUG mode sends no token
-	cfg.AppNetworks = httpx.Loopback         // the app listens on loopback
-	cfg.Gateway.CommandAddr = "-"            // served below
+	cfg.Gateway.DevAdminLoopback = true
+	cfg.AppNetworks = httpx.Loopback // the app listens on loopback
+	cfg.Gateway.CommandAddr = "-"    // served below
 	// Generous: under -race on a shared 2-core machine an app's /onCall (two
 	// SDK calls plus their logs) can take more than the 4 s default.
 	cfg.Gateway.AnswerTimeout = 15 * time.Second

@@ -55,6 +55,7 @@ func start(t *testing.T) *harness {
 	cfg.AppNetworks = httpx.Loopback // the app listens on loopback
 	cfg.Gateway.AnswerTimeout = 500 * time.Millisecond
 	cfg.Gateway.CommandAddr = "-"
+	cfg.Gateway.AdminToken = "edge-test-admin-token"
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	p, err := platform.Open(context.Background(), cfg, log)
 	if err != nil {

@@ -46,7 +46,7 @@ func (e *Edge) verifySignature(r *http.Request, in *instance.Instance, body []by
 // checkVonageJWT is the signature check over the Authorization header
 // value; pure, so it is fuzzed (FuzzCheckVonageJWT).
 func checkVonageJWT(auth string, secrets []string, body []byte, now time.Time, window time.Duration) error {
-	tok, ok := bearer(auth)
+	tok, ok := httpx.Bearer(auth)
 	if !ok {
 		return errors.New("no bearer token")
 	}
@@ -77,15 +77,4 @@ func checkVonageJWT(auth string, secrets []string, body []byte, now time.Time, w
 		return nil
 	}
 	return lastErr
-}
-
-// bearer returns the token of an "Authorization: Bearer <token>" value; the
-// scheme is matched case-insensitively (RFC 6750).
-func bearer(auth string) (string, bool) {
-	scheme, tok, ok := strings.Cut(strings.TrimSpace(auth), " ")
-	tok = strings.TrimSpace(tok)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
-		return "", false
-	}
-	return tok, true
 }

@@ -91,7 +91,7 @@ func (p *Platform) Gateway() (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	adm := admin.New(admin.Config{Token: cfg.AdminToken, MaxBody: cfg.MaxBody}, admin.Deps{
+	adm := admin.New(admin.Config{Token: cfg.AdminToken, DevLoopback: cfg.DevAdminLoopback, MaxBody: cfg.MaxBody}, admin.Deps{
 		Instances: p.Instances, Sessions: p.Sessions, Listeners: p.Listeners, DLQ: p.DLQ,
 		Deliveries: worker.NewStatus(p.Redis, p.Config.Keyspace, p.Events.Partitions()),
 		Schedules:  p.ScheduleStore, Queues: p.QueueStore, Logs: p.Logs, Files: adminFiles,

@@ -25,9 +25,12 @@ type GatewayConfig struct {
 	// deliveries; past it the webhook gets a 503 and the provider retries.
 	PublishTimeout time.Duration // default 5s
 	FallbackNCCO   string        // default edge.DefaultFallbackNCCO
-	// AdminToken guards /admin/v1. Empty: the admin API answers loopback
-	// clients only (dev mode).
+	// AdminToken is NERU_ADMIN_TOKEN, the bearer token of /admin/v1. A
+	// gateway without one refuses to start unless DevAdminLoopback is set.
 	AdminToken string
+	// DevAdminLoopback, set by `neru dev` (never from the environment),
+	// serves the admin API to loopback clients without a token.
+	DevAdminLoopback bool
 	// DevInstanceID is the instance that SDK calls without a JWT act as,
 	// provided it is marked Unauthenticated and the call comes from loopback.
 	DevInstanceID string
@@ -100,9 +103,17 @@ func (c *GatewayConfig) setDefaults() {
 	}
 }
 
+// ErrNoAdminToken is why a production gateway without an admin token does
+// not start: it would have to serve the admin API to someone, and "loopback
+// clients" is everyone behind a reverse proxy on the same host.
+var ErrNoAdminToken = errors.New("gateway: NERU_ADMIN_TOKEN is not set: the gateway refuses to serve the admin API (/admin/v1, /console/) without a token; set NERU_ADMIN_TOKEN to a long random secret (only `neru dev` serves it without one, to loopback)")
+
 // Validate reports a configuration that cannot work. The edge and the SDK
 // endpoint validate their own parts when they are built.
 func (c *GatewayConfig) Validate() error {
+	if c.AdminToken == "" && !c.DevAdminLoopback {
+		return ErrNoAdminToken
+	}
 	a := &c.Assets
 	if a.MaxUpload < 0 {
 		return errors.New("gateway: Assets.MaxUpload must be positive")

@@ -2,11 +2,13 @@ package platform_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +51,7 @@ func open(t *testing.T, configure func(*platform.Config)) *platform.Platform {
 	ns := testenv.NATSServer(t)
 	_, keyspace := testenv.Redis(t)
 	cfg := platform.Config{RedisURL: testenv.RedisURL(t), NATSURL: ns.ClientURL(), Keyspace: keyspace}
+	cfg.Gateway.AdminToken = "platform-test-token"
 	if configure != nil {
 		configure(&cfg)
 	}
@@ -80,7 +83,9 @@ func TestOpenBuildsGatewayAndWorker(t *testing.T) {
 	srv := httptest.NewServer(g.Handler())
 	defer srv.Close()
 	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/admin/v1/instances": 200, "/webhooks/nobody/messages/inbound": 405} {
-		resp, err := http.Get(srv.URL + path)
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer platform-test-token")
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,6 +115,20 @@ func TestOpenBuildsGatewayAndWorker(t *testing.T) {
 	}
 	if _, err := q.Gateway(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A gateway without an admin token does not start, and says which setting
+// is missing; only the dev-only loopback mode starts without one.
+func TestGatewayNeedsAnAdminToken(t *testing.T) {
+	p := open(t, func(c *platform.Config) { c.Gateway.AdminToken = "" })
+	_, err := p.Gateway()
+	if !errors.Is(err, platform.ErrNoAdminToken) || !strings.Contains(err.Error(), "NERU_ADMIN_TOKEN") {
+		t.Fatalf("Gateway() without a token = %v, want ErrNoAdminToken naming NERU_ADMIN_TOKEN", err)
+	}
+	d := open(t, func(c *platform.Config) { c.Gateway.AdminToken, c.Gateway.DevAdminLoopback = "", true })
+	if _, err := d.Gateway(); err != nil {
+		t.Fatalf("Gateway() in dev loopback mode: %v", err)
 	}
 }
 

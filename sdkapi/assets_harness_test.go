@@ -73,6 +73,7 @@ func newAssetsEnv(t *testing.T, configure func(*platform.GatewayConfig)) *assets
 	e.dir = filepath.Join(e.parent, "assets")
 	cfg := platform.Config{RedisURL: testenv.RedisURL(t), NATSURL: ns.ClientURL(), Keyspace: keyspace}
 	cfg.Gateway.DevInstanceID = tenantA
+	cfg.Gateway.DevAdminLoopback = true
 	cfg.Gateway.Assets = platform.AssetsConfig{Dir: e.dir, LinkSecret: linkSecret, SweepInterval: -1}
 	pubL, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

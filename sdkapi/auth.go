@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -18,6 +17,12 @@ import (
 // clockSkew is how far token times may be off. The SDKs mint a token for
 // 300 s and refresh it 20 s before it expires.
 const clockSkew = 60 * time.Second
+
+// maxLifetime is the longest a token may be valid for (exp - iat, or exp -
+// now without iat). The SDKs mint 300 s tokens; a key holder minting
+// day-long ones would leave a stolen token usable for that long, and the
+// verified-token cache would keep it.
+const maxLifetime = time.Hour
 
 // audience is the only aud the SDKs' tokens may name (protocol §2.2); a
 // token without aud is accepted, as the SDKs of some versions send none.
@@ -59,11 +64,10 @@ func (a *API) authenticate(r *http.Request) (*instance.Instance, error) {
 	}
 	// A request that tries to authenticate and fails is refused, never
 	// taken as the dev instance.
-	scheme, token, _ := strings.Cut(authz, " ")
-	if !strings.EqualFold(scheme, "Bearer") {
+	token, ok := httpx.Bearer(authz)
+	if !ok {
 		return nil, errUnauthorized
 	}
-	token = strings.TrimSpace(token)
 	// Which instance's key must have signed it is in the claims, so they
 	// are read first, unverified, and trusted only once the signature is.
 	var unverified claims
@@ -88,8 +92,21 @@ func (a *API) authenticate(r *http.Request) (*instance.Instance, error) {
 	if len(cl.Audience) > 0 && !slices.Contains(cl.Audience, audience) {
 		return nil, errUnauthorized
 	}
+	if tooLong(cl, time.Now()) {
+		return nil, errUnauthorized
+	}
 	a.verified.add(token, in, cl.ExpiresAt.Add(clockSkew))
 	return in, nil
+}
+
+// tooLong reports a token valid for longer than maxLifetime. Without iat
+// the lifetime counts from now, so leaving iat out buys nothing.
+func tooLong(cl claims, now time.Time) bool {
+	start := now
+	if cl.IssuedAt != nil {
+		start = cl.IssuedAt.Time
+	}
+	return cl.ExpiresAt.Sub(start) > maxLifetime
 }
 
 // verifiedTokens remembers tokens whose signature checked out, until they

@@ -110,6 +110,11 @@ func TestAuthenticateTokenRules(t *testing.T) {
 		{"alg none", none, false},
 		{"alg HS256", hs, false},
 		{"not a JWT", "abc.def", false},
+		{"lifetime of 1 h", rs(with("exp", now.Add(time.Hour).Unix()), key), true},
+		{"lifetime over 1 h", rs(with("exp", now.Add(time.Hour+time.Minute).Unix()), key), false},
+		{"old iat, long lifetime, not yet expired", rs(with("iat", now.Add(-2*time.Hour).Unix()), key), false},
+		{"no iat, exp within 1 h", rs(with("iat", nil), key), true},
+		{"no iat, exp beyond 1 h", rs(with("exp", now.Add(2*time.Hour).Unix()), key), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,6 +131,22 @@ func TestAuthenticateTokenRules(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("the Bearer scheme in any case", func(t *testing.T) {
+		tok := rs(base(), key)
+		for _, scheme := range []string{"Bearer", "bearer", "BEARER", "bEaReR"} {
+			r := httptest.NewRequest("POST", "/", nil)
+			r.Header.Set("Authorization", scheme+" "+tok)
+			if in, err := a.authenticate(r); err != nil || in.ID != "shop" {
+				t.Errorf("%s: authenticate = %v, %v; want shop", scheme, in, err)
+			}
+		}
+		r := httptest.NewRequest("POST", "/", nil)
+		r.Header.Set("Authorization", "Basic "+tok)
+		if _, err := a.authenticate(r); err != errUnauthorized {
+			t.Errorf("Basic: authenticate = %v; want 401", err)
+		}
+	})
 
 	t.Run("rotated key invalidates the cache", func(t *testing.T) {
 		tok := rs(base(), key)

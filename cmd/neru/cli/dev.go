@@ -144,6 +144,7 @@ func Dev(ctx context.Context, o DevOptions, out io.Writer) error {
 	cfg.RedisURL, cfg.NATSURL = o.RedisURL, o.NATSURL
 	cfg.Gateway.Addr, cfg.Gateway.CommandAddr = o.Addr, o.CommandAddr
 	cfg.Gateway.DevInstanceID = o.InstanceID
+	cfg.Gateway.DevAdminLoopback = true // the dev-only open admin API; a token, if set, still applies
 	// The app runs on this machine: loopback, plus whatever
 	// NERU_APP_NETWORKS lists.
 	cfg.AppNetworks = append(slices.Clone(httpx.Loopback), cfg.AppNetworks...)
