@@ -91,7 +91,7 @@ func TestAssetsDisabled(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "/admin/v1/instances/shop/assets", nil)
 	r.RemoteAddr = "127.0.0.1:1"
 	rec := httptest.NewRecorder()
-	serve("").ServeHTTP(rec, r)
+	serve(admin.Config{DevLoopback: true}).ServeHTTP(rec, r)
 	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"code":"assets_disabled"`) ||
 		!strings.Contains(rec.Body.String(), "NERU_ASSETS_DIR") {
 		t.Errorf("%d %s, want 503 assets_disabled naming NERU_ASSETS_DIR", rec.Code, rec.Body)
