@@ -199,8 +199,11 @@ func (r received) request(body []byte) *http.Request {
 	return req
 }
 
+// answerNCCO is what the app answers a call with.
+const answerNCCO = `[{"action":"talk","text":"answered by the app"}]`
+
 // app is the instance's app on loopback: it records every request and
-// answers 200.
+// answers 200, with answerNCCO on /onCall.
 type app struct {
 	srv *httptest.Server
 	mu  sync.Mutex
@@ -214,6 +217,10 @@ func newApp(t *testing.T) *app {
 		a.mu.Lock()
 		a.got = append(a.got, received{method: r.Method, path: r.URL.RequestURI(), header: r.Header.Clone(), body: body})
 		a.mu.Unlock()
+		if r.URL.Path == "/onCall" {
+			_, _ = w.Write([]byte(answerNCCO))
+			return
+		}
 		w.WriteHeader(http.StatusOK)
 	}))
 	t.Cleanup(a.srv.Close)

@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +131,40 @@ func TestSignedWebhooksAndSignedDeliveries(t *testing.T) {
 		if err := sdk.VerifyRequest(r.request(nil), &key.priv.PublicKey, "whsec_"+strings.Repeat("A", 32)); !errors.Is(err, sdk.ErrUnverified) {
 			t.Errorf("request %d with another delivery secret: VerifyRequest = %v, want ErrUnverified", i, err)
 		}
+	}
+
+	// Vonage's default answer method is GET: signed (over the empty body),
+	// it gets the app's NCCO through the answer relay, itself signed;
+	// unsigned, it is refused like a POST.
+	if _, err := client.NewSession().OnCall(context.Background(), "/onCall"); err != nil {
+		t.Fatalf("register the answer listener: %v", err)
+	}
+	answer := func(auth string) (int, string) {
+		q := url.Values{"to": {ourNumber}, "from": {customer}, "uuid": {"CALL-GET"}, "conversation_uuid": {"CON-GET"}}
+		req, _ := http.NewRequest(http.MethodGet, p.URL+"/webhooks/"+appID+"/voice/answer?"+q.Encode(), nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := answer(""); code != http.StatusUnauthorized || !strings.Contains(body, `"bad_signature"`) {
+		t.Errorf("unsigned GET answer: %d %s, want 401 bad_signature", code, body)
+	}
+	if code, ncco := answer(vonageSignature(t, currentSecret, nil, time.Now())); code != http.StatusOK || !strings.Contains(ncco, "answered by the app") {
+		t.Fatalf("signed GET answer: %d %s, want the app's NCCO", code, ncco)
+	}
+	got = a.requests()
+	if len(got) != 3 || !strings.HasPrefix(got[2].path, "/onCall") || !strings.Contains(string(got[2].body), "CALL-GET") {
+		t.Fatalf("after the GET answer the app has %d requests, want the 2 SMS and one /onCall with the call", len(got))
+	}
+	if err := sdk.VerifyRequest(got[2].request(nil), &key.priv.PublicKey, deliverySecret); err != nil {
+		t.Errorf("the answer relay's request does not verify: %v", err)
 	}
 }
 
