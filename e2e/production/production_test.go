@@ -42,10 +42,10 @@ func vonageSignature(t *testing.T, secret string, signedBody []byte, iat time.Ti
 // NERU_APP_NETWORKS and an instance created through the admin API with two
 // signature secrets (a rotation in progress) and a Vonage key: forged,
 // tampered and stale webhooks are refused with 401 and never reach the app;
-// webhooks signed with either secret do, and every request the app gets
+// webhooks signed with either secret do (a GET answer too), and every request the app gets
 // verifies with the instance's public key and delivery signing secret
 // (sdk.VerifyRequest), while the same request with its body changed on the
-// way does not.
+// way does not; the app's public URL proxies a GET and a POST to it.
 func TestSignedWebhooksAndSignedDeliveries(t *testing.T) {
 	key := newAppKey(t)
 	a := newApp(t)
@@ -165,6 +165,26 @@ func TestSignedWebhooksAndSignedDeliveries(t *testing.T) {
 	}
 	if err := sdk.VerifyRequest(got[2].request(nil), &key.priv.PublicKey, deliverySecret); err != nil {
 		t.Errorf("the answer relay's request does not verify: %v", err)
+	}
+
+	// The app's public URL proxies a GET and a POST with a body to it.
+	if resp, err := http.Get(p.URL + "/apps/" + instanceID + "/page?x=1"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET through the public URL: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	resp, err := http.Post(p.URL+"/apps/"+instanceID+"/form", "text/plain", strings.NewReader("a body for the app"))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST through the public URL: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	got = a.requests()
+	if len(got) != 5 || got[3].method != http.MethodGet || got[3].path != "/page?x=1" ||
+		got[4].method != http.MethodPost || got[4].path != "/form" || string(got[4].body) != "a body for the app" {
+		for _, r := range got[3:] {
+			t.Logf("app got %s %s %q", r.method, r.path, r.body)
+		}
+		t.Fatalf("the public URL did not proxy GET /page?x=1 and POST /form with its body to the app")
 	}
 }
 
