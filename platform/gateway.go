@@ -102,7 +102,21 @@ func (p *Platform) Gateway() (*Gateway, error) {
 	g.public = httpx.NewEcho(log, httpx.Compose(ed.Errors(), admin.Errors))
 	ed.Register(g.public)
 	adm.Register(g.public)
-	g.command = httpx.NewEcho(log, httpx.Compose(api.Errors()))
+	cmdErrors := httpx.Compose(api.Errors())
+	g.command = httpx.NewEcho(log, cmdErrors)
+	if m := p.Metrics; m != nil {
+		g.command.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error {
+				err := next(c)
+				status := c.Response().Status
+				if err != nil {
+					status = httpx.Status(err, cmdErrors.Map)
+				}
+				m.SDKCommand(api.Provider(c.Request()), status)
+				return err
+			}
+		})
+	}
 	api.Register(g.command)
 	return g, nil
 }

@@ -72,9 +72,9 @@ func TestWorkerOpsListener(t *testing.T) {
 // webhook shows up in /metrics there, and pprof answers.
 func TestDevServesMetricsOnItsMainListener(t *testing.T) {
 	bin := proctest.Binary(t, "github.com/neru-dev/neru/cmd/neru")
-	addr := proctest.Addr(proctest.FreePort(t))
+	addr, cmd := proctest.Addr(proctest.FreePort(t)), proctest.Addr(proctest.FreePort(t))
 	dev := proctest.Start(t, "neru dev", bin, nil, "dev", "--ephemeral", "--data-dir", t.TempDir(), "--addr", addr,
-		"--command-addr", proctest.Addr(proctest.FreePort(t)), "--fake-vonage-addr", proctest.Addr(proctest.FreePort(t)))
+		"--command-addr", cmd, "--fake-vonage-addr", proctest.Addr(proctest.FreePort(t)))
 	proctest.WaitHTTP(t, dev, "http://"+addr+"/readyz", 60*time.Second)
 	sms := `{"message_uuid":"m-1","channel":"sms","message_type":"text","from":"447700900999","to":"447700900000","text":"hi"}`
 	resp, err := http.Post("http://"+addr+"/webhooks/dev-app/messages/inbound", "application/json", strings.NewReader(sms))
@@ -85,9 +85,15 @@ func TestDevServesMetricsOnItsMainListener(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("webhook: %d", resp.StatusCode)
 	}
+	if code, _ := get(t, "http://"+cmd+"/?func=no-such-provider"); code != 404 {
+		t.Fatalf("unknown SDK provider: %d", code)
+	}
 	code, metrics := get(t, "http://"+addr+"/metrics")
-	if want := `neru_webhooks_total{kind="messages/inbound",outcome="unmatched"} 1`; code != 200 || !strings.Contains(metrics, want) {
-		t.Fatalf("/metrics %d lacks %s:\n%.2000s", code, want, metrics)
+	for _, want := range []string{`neru_webhooks_total{kind="messages/inbound",outcome="unmatched"} 1`,
+		`neru_sdk_commands_total{code="404",provider="unknown"} 1`} {
+		if code != 200 || !strings.Contains(metrics, want) {
+			t.Fatalf("/metrics %d lacks %s:\n%.3000s", code, want, metrics)
+		}
 	}
 	if code, _ := get(t, "http://"+addr+"/debug/pprof/"); code != 200 {
 		t.Fatalf("pprof: %d", code)

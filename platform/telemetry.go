@@ -71,24 +71,24 @@ func serveOps(addr string, h http.Handler, log *slog.Logger) (stop func(), err e
 func (p *Platform) Instrument(m *telemetry.Metrics) {
 	p.Metrics = m
 	p.Observers.Add(m)
-	m.GaugeFunc("neru_dlq_messages", "Dead deliveries waiting in NERU_DLQ (all instances).", func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		s, err := p.JS.Stream(ctx, delivery.DLQStream)
-		if err != nil {
-			return -1 // scrape still answers; the dashboard shows the gap
-		}
-		info, err := s.Info(ctx)
-		if err != nil {
-			return -1
-		}
-		return float64(info.State.Msgs)
-	})
-	m.GaugeFunc("neru_partitions_owned", "Event partitions this process's workers own.", func() float64 {
-		return float64(p.workers.sum(func(w *worker.Worker) int { return w.PartitionsOwned() }))
-	})
-	m.GaugeFunc("neru_session_lanes", "Session lanes running in this process (sessions with a delivery in flight or queued).", func() float64 {
-		return float64(p.workers.sum(func(w *worker.Worker) int { return w.Lanes() }))
+	m.SetGauges(telemetry.Gauges{
+		DLQ: func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			s, err := p.JS.Stream(ctx, delivery.DLQStream)
+			if err != nil {
+				return -1 // the scrape still answers; -1 says the DLQ could not be read
+			}
+			info, err := s.Info(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(info.State.Msgs)
+		},
+		Partitions: func() float64 {
+			return float64(p.workers.sum(func(w *worker.Worker) int { return w.PartitionsOwned() }))
+		},
+		Lanes: func() float64 { return float64(p.workers.sum(func(w *worker.Worker) int { return w.Lanes() })) },
 	})
 }
 

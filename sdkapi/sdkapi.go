@@ -348,6 +348,16 @@ func (a *API) byAction(c echo.Context, inst *instance.Instance, acts map[string]
 // func query parameter (debug style), else of the absolute-form request
 // URI's host (proxy style: Go puts it in r.URL), else of the Host header
 // (DNS style).
+// Provider names the provider a request addresses, or "unknown" for one
+// this endpoint does not serve: a bounded value, for a metric label.
+func (a *API) Provider(r *http.Request) string {
+	name := providerOf(r)
+	if _, ok := a.adapters[name]; ok {
+		return name
+	}
+	return "unknown"
+}
+
 func providerOf(r *http.Request) string {
 	name := r.URL.Query().Get("func")
 	if name == "" {

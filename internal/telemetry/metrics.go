@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -29,6 +30,42 @@ type Metrics struct {
 	sdk         *children // provider, code
 	queueItems  *children // outcome
 	schedules   *children // outcome
+
+	// Read at each scrape; set by the platform once it has the streams and
+	// the workers (Gauges).
+	dlq, partitions, lanes gauge
+}
+
+// gauge is a GaugeFunc whose function is set after registration.
+type gauge struct {
+	fn atomic.Pointer[func() float64]
+}
+
+func (g *gauge) value() float64 {
+	if f := g.fn.Load(); f != nil {
+		return (*f)()
+	}
+	return 0
+}
+
+// Gauges are the functions of the gauges read at each scrape. They must be
+// quick (they run on the scrape): bound any I/O.
+type Gauges struct {
+	DLQ        func() float64 // messages in NERU_DLQ
+	Partitions func() float64 // partitions this process's workers own
+	Lanes      func() float64 // session lanes running
+}
+
+// SetGauges sets the gauges' functions; a nil one is left as it was.
+func (m *Metrics) SetGauges(g Gauges) {
+	for _, x := range []struct {
+		g  *gauge
+		fn func() float64
+	}{{&m.dlq, g.DLQ}, {&m.partitions, g.Partitions}, {&m.lanes, g.Lanes}} {
+		if x.fn != nil {
+			x.g.fn.Store(&x.fn)
+		}
+	}
 }
 
 // Options configure Metrics.
@@ -90,6 +127,16 @@ func NewMetrics(o Options) *Metrics {
 	m.schedules = newChildren(reg, prometheus.CounterOpts{
 		Name: "neru_schedules_fired_total", Help: "Schedule invocations by outcome (fired: published on the event stream; failed: not published, fired again).",
 	}, "outcome")
+	for _, g := range []struct {
+		g          *gauge
+		name, help string
+	}{
+		{&m.dlq, "neru_dlq_messages", "Dead deliveries waiting in NERU_DLQ (all instances)."},
+		{&m.partitions, "neru_partitions_owned", "Event partitions this process's workers own."},
+		{&m.lanes, "neru_session_lanes", "Session lanes running in this process (sessions with a delivery in flight or queued)."},
+	} {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: g.name, Help: g.help}, g.g.value))
+	}
 	// Series that dashboards rate() exist from the start, at 0.
 	if !m.withInstance {
 		for _, o := range []string{observe.Delivered, observe.Retried, observe.Dead, observe.Refused} {
@@ -152,13 +199,6 @@ func (m *Metrics) QueueItem(outcome string) { m.queueItems.get(outcome, "", "").
 
 // ScheduleFired counts one schedule invocation: "fired" or "failed".
 func (m *Metrics) ScheduleFired(outcome string) { m.schedules.get(outcome, "", "").Inc() }
-
-// GaugeFunc registers a gauge whose value fn computes at each scrape
-// (partitions owned, session lanes, DLQ depth). fn must be quick: it runs
-// on the scrape; bound any I/O it does.
-func (m *Metrics) GaugeFunc(name, help string, fn func() float64) {
-	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
-}
 
 // statusText is a status code as a label value without allocating for the
 // common ones.
