@@ -2,10 +2,8 @@
 // the Prometheus registry and every neru_* metric (Metrics, an
 // observe.Observer, so the webhook and attempt hooks feed it), the
 // operations handler each binary serves on NERU_OPS_ADDR (/metrics,
-// /healthz, /readyz, /debug/pprof), and the OpenTelemetry tracer (OTLP
-// when OTEL_EXPORTER_OTLP_ENDPOINT or its traces variant is set, off
-// otherwise) with the W3C traceparent that travels in JetStream headers and
-// to the app.
+// /healthz, /readyz, /debug/pprof). (Tracing with OpenTelemetry is to
+// come here too; it is not written yet.)
 //
 // Label cardinality is bounded: webhook routes, outcomes, SDK providers and
 // status codes are closed sets; session ids never become labels; instance
