@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/neru-dev/neru/cmd/neru/simulate"
 )
 
 func vonageJWT(t testing.TB, secret string, claims jwt.MapClaims) string {
@@ -75,4 +77,21 @@ func FuzzCheckVonageJWT(f *testing.F) {
 		}
 		_ = checkVonageJWT(auth, []string{"fuzz-secret-01"}, body, now, 5*time.Minute)
 	})
+}
+
+// What `neru simulate --signature-secret` sends is what the edge accepts:
+// the tool and the check agree on Vonage's form.
+func TestSimulateSignsWhatTheEdgeAccepts(t *testing.T) {
+	now := time.Now()
+	body := []byte(`{"message_uuid":"m-1","text":"hi"}`)
+	tok, err := simulate.Sign("sim-secret", "app-1", body, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkVonageJWT("Bearer "+tok, []string{"old", "sim-secret"}, body, now, 5*time.Minute); err != nil {
+		t.Fatalf("a webhook signed by simulate is refused: %v", err)
+	}
+	if err := checkVonageJWT("Bearer "+tok, []string{"sim-secret"}, append(body, ' '), now, 5*time.Minute); err == nil {
+		t.Fatal("a simulate token verified another body")
+	}
 }

@@ -37,6 +37,7 @@ and why. Without access to the admin API (NERU_ADMIN_TOKEN) it prints the gatewa
 	pf.StringVar(&o.ApplicationID, "application-id", "dev-app", "Vonage application id the webhook is for")
 	var data string
 	var wait time.Duration
+	pf.StringVar(&o.SignatureSecret, "signature-secret", env("NERU_SIGNATURE_SECRET", ""), "sign the webhook as Vonage does (HS256 JWT with payload_hash) with this secret (env NERU_SIGNATURE_SECRET)")
 	pf.StringVar(&data, "data", "", "post this body instead of the built one: JSON, or @file to read it from a file")
 	pf.DurationVar(&wait, "wait", 10*time.Second, "how long to follow the deliveries before saying what is still pending")
 
