@@ -403,6 +403,9 @@ func (p *partition) deliver(m *pending) bool {
 			return p.ack(m)
 		}
 		if p.stopCtx.Err() != nil {
+			// Stopping mid-attempt: the app may have seen this attempt, so
+			// count it, or the next owner would send the same number again.
+			p.storeTries(m, attempt)
 			return false
 		}
 		if reason := w.deadReason(err, attempt, time.Since(d.AcceptedAt)); reason != "" {
@@ -582,7 +585,8 @@ func (w *Worker) triesKey(n int) string { return w.ks + "w:tries:{" + strconv.It
 // storeTries records that attempt failed. Best effort, bounded: a lost
 // count only makes x-neru-attempt restart lower after a takeover.
 func (p *partition) storeTries(m *pending, attempt int) {
-	ctx, cancel := context.WithTimeout(p.stopCtx, 500*time.Millisecond)
+	// Not the partition's context: the count matters most when it stops.
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	key := p.w.triesKey(p.n)
 	pipe := p.w.rdb.TxPipeline()

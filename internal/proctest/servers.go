@@ -1,12 +1,15 @@
 package proctest
 
 import (
+	"context"
 	"errors"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/neru-dev/neru/internal/redisproc"
 )
@@ -167,6 +170,28 @@ func StartRedisCluster(t testing.TB, n int, o RedisOptions) *RedisCluster {
 			}
 			time.Sleep(50 * time.Millisecond) // waiting for the cluster to converge
 		}
+	}
+	// cluster_state:ok on every node still leaves a window in which a node
+	// answers CLUSTERDOWN while gossip settles: write through a cluster
+	// client until keys on many slots (so every master) are accepted.
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	defer rdb.Close()
+	for i := 0; i < 64; {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		key := "proctest:probe:{" + strconv.Itoa(i) + "}"
+		err := rdb.Set(ctx, key, "1", time.Minute).Err()
+		if err == nil {
+			err = rdb.Del(ctx, key).Err() // leave the cluster empty
+		}
+		cancel()
+		if err == nil {
+			i++
+			continue
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("proctest: Redis Cluster refuses writes after 20s: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond) // waiting for the cluster to converge
 	}
 	c.URL = "redis+cluster://" + strings.Join(addrs, ",")
 	return c
