@@ -129,3 +129,33 @@ func TestMetricsMoveWithWebhooksRetriesAndTheDLQ(t *testing.T) {
 		t.Fatal("no Go or process collector")
 	}
 }
+
+// An app that stops answering opens its instance's circuit, and the
+// neru_circuits_open gauge says so until the app answers again.
+func TestCircuitGauge(t *testing.T) {
+	h := start(t, func(c *platform.Config) { c.Worker.MaxAttempts = 0 }) // retry until the app is back
+	m := telemetry.NewMetrics(telemetry.Options{})
+	h.p.Instrument(m)
+	reg := m.Registry()
+	s := h.sdk.NewSession()
+	if _, err := s.OnMessage(context.Background(), "/onMessage", sdk.Contact{Type: "sms", Number: "447700906100"}, sdk.Contact{Type: "sms"}); err != nil {
+		t.Fatal(err)
+	}
+	var down atomic.Bool
+	down.Store(true)
+	h.app.handle("/onMessage", func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	})
+	h.startWorker()
+	if got := metric(t, reg, "neru_circuits_open"); got != 0 {
+		t.Fatalf("circuits open = %v before any failure", got)
+	}
+	h.webhook("/messages/inbound", inboundSMS("447700906100", ourNumber, "hello"))
+	testenv.Eventually(t, 30*time.Second, func() bool { return metric(t, reg, "neru_circuits_open") == 1 }, "circuit gauge at 1 while the app answers 503")
+	down.Store(false)
+	testenv.Eventually(t, 30*time.Second, func() bool {
+		return metric(t, reg, "neru_deliveries_total", "outcome", "delivered") == 1 && metric(t, reg, "neru_circuits_open") == 0
+	}, "not delivered, or the circuit gauge not back at 0, after the app's return")
+}

@@ -58,7 +58,7 @@ func TestWorkerOpsListener(t *testing.T) {
 		return strings.Contains(metrics, "\nneru_partitions_owned 16\n")
 	}, "neru_partitions_owned 16 on /metrics")
 	for _, name := range []string{"go_goroutines", "process_cpu_seconds_total", "neru_deliveries_total{outcome=\"delivered\"} 0",
-		"neru_session_lanes 0", "neru_dlq_messages 0"} {
+		"neru_session_lanes 0", "neru_dlq_messages 0", "neru_circuits_open 0"} {
 		if !strings.Contains(metrics, name) {
 			t.Errorf("/metrics lacks %s", name)
 		}

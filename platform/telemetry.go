@@ -89,6 +89,17 @@ func (p *Platform) Instrument(m *telemetry.Metrics) {
 			return float64(p.workers.sum(func(w *worker.Worker) int { return w.PartitionsOwned() }))
 		},
 		Lanes: func() float64 { return float64(p.workers.sum(func(w *worker.Worker) int { return w.Lanes() })) },
+		Circuits: func() float64 {
+			return float64(p.workers.sum(func(w *worker.Worker) int {
+				open := 0
+				for _, c := range w.Circuits() {
+					if c.Open {
+						open++
+					}
+				}
+				return open
+			}))
+		},
 	})
 }
 

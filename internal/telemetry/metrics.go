@@ -33,7 +33,7 @@ type Metrics struct {
 
 	// Read at each scrape; set by the platform once it has the streams and
 	// the workers (Gauges).
-	dlq, partitions, lanes gauge
+	dlq, partitions, lanes, circuits gauge
 }
 
 // gauge is a GaugeFunc whose function is set after registration.
@@ -54,6 +54,7 @@ type Gauges struct {
 	DLQ        func() float64 // messages in NERU_DLQ
 	Partitions func() float64 // partitions this process's workers own
 	Lanes      func() float64 // session lanes running
+	Circuits   func() float64 // instances whose app this process sees down (circuit open)
 }
 
 // SetGauges sets the gauges' functions; a nil one is left as it was.
@@ -61,7 +62,7 @@ func (m *Metrics) SetGauges(g Gauges) {
 	for _, x := range []struct {
 		g  *gauge
 		fn func() float64
-	}{{&m.dlq, g.DLQ}, {&m.partitions, g.Partitions}, {&m.lanes, g.Lanes}} {
+	}{{&m.dlq, g.DLQ}, {&m.partitions, g.Partitions}, {&m.lanes, g.Lanes}, {&m.circuits, g.Circuits}} {
 		if x.fn != nil {
 			x.g.fn.Store(&x.fn)
 		}
@@ -134,6 +135,7 @@ func NewMetrics(o Options) *Metrics {
 		{&m.dlq, "neru_dlq_messages", "Dead deliveries waiting in NERU_DLQ (all instances)."},
 		{&m.partitions, "neru_partitions_owned", "Event partitions this process's workers own."},
 		{&m.lanes, "neru_session_lanes", "Session lanes running in this process (sessions with a delivery in flight or queued)."},
+		{&m.circuits, "neru_circuits_open", "Instances whose app this process's workers see down: their circuit is open and one probe at a time goes through (admin API: /instances/<id>/circuit)."},
 	} {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: g.name, Help: g.help}, g.g.value))
 	}
