@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -119,6 +120,13 @@ type Store struct {
 	// (zero: never expires), so Touch on every SDK command and delivery
 	// costs no round trip. Keyed by instance NUL session.
 	known *ttlcache.Cache[string, time.Time]
+	// changes counts each session's recent forgets (a Create that moved
+	// its end, a sweep, a delete). A sighting read before a change must not
+	// be cached after it: Touch's read of the 7-day session an app's first
+	// state.set made, cached after the SDK's session_created moved its end
+	// to 4 s, kept it alive here for knownFor. mu orders the two.
+	changes *ttlcache.Cache[string, uint64]
+	mu      sync.Mutex
 }
 
 const (
@@ -132,7 +140,8 @@ func NewStore(rdb redis.UniversalClient, keyspace string, defaultTTL time.Durati
 	if defaultTTL <= 0 {
 		defaultTTL = DefaultTTL
 	}
-	s := &Store{rdb: rdb, ks: keyspace, defaultTTL: defaultTTL, known: ttlcache.New[string, time.Time](knownMax, knownFor)}
+	s := &Store{rdb: rdb, ks: keyspace, defaultTTL: defaultTTL, known: ttlcache.New[string, time.Time](knownMax, knownFor),
+		changes: ttlcache.New[string, uint64](knownMax, 6*knownFor)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -209,6 +218,7 @@ func (s *Store) put(ctx context.Context, instanceID, id string, ttl time.Duratio
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
+	epoch := s.epoch(instanceID, id)
 	now := time.Now()
 	rec, _ := json.Marshal(&Session{ID: id, InstanceID: instanceID, CreatedAt: now.UTC()})
 	key := s.Key(instanceID, id)
@@ -262,7 +272,7 @@ func (s *Store) put(ctx context.Context, instanceID, id string, ttl time.Duratio
 		return nil, fmt.Errorf("session: create %s: %w", id, err)
 	}
 	if created {
-		s.remember(instanceID, id, exp)
+		s.rememberSince(instanceID, id, exp, epoch)
 		return &Session{ID: id, InstanceID: instanceID, CreatedAt: now.UTC(), ExpiresAt: exp.UTC().Truncate(time.Millisecond)}, nil
 	}
 	// It exists (or was created meanwhile by someone else).
@@ -374,6 +384,7 @@ func (s *Store) Touch(ctx context.Context, instanceID, id string) error {
 	if s.fresh(instanceID, id, pol.Idle, now) {
 		return nil
 	}
+	epoch := s.epoch(instanceID, id)
 	sess, err := s.Ensure(ctx, instanceID, id)
 	if err != nil {
 		return err
@@ -385,7 +396,7 @@ func (s *Store) Touch(ctx context.Context, instanceID, id string) error {
 		}
 		return nil
 	}
-	s.remember(instanceID, id, exp)
+	s.rememberSince(instanceID, id, exp, epoch)
 	return nil
 }
 
@@ -417,7 +428,34 @@ func (s *Store) remember(instanceID, id string, exp time.Time) {
 	s.known.Put(instanceID+"\x00"+id, exp)
 }
 
-func (s *Store) forget(instanceID, id string) { s.known.Delete(instanceID + "\x00" + id) }
+func (s *Store) forget(instanceID, id string) {
+	k := instanceID + "\x00" + id
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, _ := s.changes.Get(k)
+	s.changes.Put(k, n+1)
+	s.known.Delete(k)
+}
+
+// epoch is the session's change count, read before a lookup whose result
+// rememberSince may cache.
+func (s *Store) epoch(instanceID, id string) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, _ := s.changes.Get(instanceID + "\x00" + id)
+	return n
+}
+
+// rememberSince is remember, unless the session changed since epoch: then
+// what was read may already be stale, and the next call reads again.
+func (s *Store) rememberSince(instanceID, id string, exp time.Time, epoch uint64) {
+	k := instanceID + "\x00" + id
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n, _ := s.changes.Get(k); n == epoch {
+		s.known.Put(k, exp)
+	}
+}
 
 // extendScript pushes a session record's expiry to ARGV[1] (Unix ms) if that
 // is at least ARGV[2] ms later than it is now. It returns the expiry the
