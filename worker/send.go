@@ -28,12 +28,8 @@ type Instances interface {
 // sendOnce makes one attempt and returns the app's HTTP status (0: it gave
 // none) and why it failed.
 func (w *Worker) sendOnce(ctx context.Context, d *delivery.Delivery, attempt int) (int, error) {
-	select {
-	case w.slots <- struct{}{}:
-		defer func() { <-w.slots }()
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
+	// The Redis lookups come before a slot is taken: slots bound requests
+	// to apps, and a lane waiting on Redis should not hold one.
 	if w.sessions != nil {
 		// An ended session's deliveries never reach the app (package doc).
 		at, ended, err := w.sessions.Ended(ctx, d.InstanceID, d.SessionID)
@@ -50,6 +46,12 @@ func (w *Worker) sendOnce(ctx context.Context, d *delivery.Delivery, attempt int
 	}
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", errLookup, err)
+	}
+	select {
+	case w.slots <- struct{}{}:
+		defer func() { <-w.slots }()
+	case <-ctx.Done():
+		return 0, ctx.Err()
 	}
 	status, _, err := w.client.Send(ctx, in, d, attempt, 0)
 	if delivery.Permanent(err) {
