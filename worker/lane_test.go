@@ -206,52 +206,9 @@ func (m *ackDropMsg) DoubleAck(ctx context.Context) error {
 // minutes), and then reaches the app after the session's later events.
 func TestLostAckIsRetriedBeforeTheNextEvent(t *testing.T) {
 	js := streams(t)
-	rdb, ks := testenv.Redis(t)
-	ctx := context.Background()
-
-	var mu sync.Mutex
-	var got []string
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		got = append(got, r.Header.Get("x-neru-delivery-id"))
-	}))
-	t.Cleanup(app.Close)
-	instances := instance.NewStore(rdb, ks)
-	if err := instances.Create(ctx, &instance.Instance{ID: "i1", BaseURL: app.URL, ApplicationID: "a1"}); err != nil {
-		t.Fatal(err)
-	}
 	ajs := &ackDropJS{JetStream: js, dropID: "e0"}
 	ajs.drops.Store(2)
-	w, err := New(Config{ID: "w1", Partitions: 2, LeaseTTL: time.Second, DrainTime: time.Second, AppNetworks: httpx.Loopback},
-		ajs, rdb, ks, instances, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for n := range 3 {
-		d := &delivery.Delivery{ID: "e" + strconv.Itoa(n), InstanceID: "i1", SessionID: "s1", ListenerID: "l1", Path: "/on",
-			Kind: "test", AcceptedAt: time.Now(), Body: []byte(`{}`)}
-		if _, err := js.PublishMsg(ctx, d.Msg(2)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	wctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- w.Run(wctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-
-	events, err := js.Stream(ctx, delivery.EventsStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A work-queue stream keeps a message until it is acked: empty means
-	// every ack, the lost ones included, reached the server.
-	testenv.Eventually(t, 30*time.Second, func() bool {
-		info, err := events.Info(ctx)
-		return err == nil && info.State.Msgs == 0
-	}, "an event whose ack was lost stays unacked in the stream")
-	mu.Lock()
-	defer mu.Unlock()
+	_, got := runWrapped(t, js, ajs, 3)
 	if strings.Join(got, ",") != "e0,e1,e2" {
 		t.Fatalf("app got %v, want e0,e1,e2 once each, in order", got)
 	}
