@@ -98,20 +98,20 @@ func runScenario(t *testing.T, sc scenario) {
 	for i := range sessions {
 		wg.Go(func() {
 			for seq := range perSession {
-				if err := p.post(ctx, inboundSMS(sender(i), seq, uuid.NewString())); err != nil {
+				if err := p.Post(ctx, 0, "", inboundSMS(sender(i), seq, uuid.NewString())); err != nil {
 					errs <- fmt.Errorf("session %d seq %d: %w", i, seq, err)
 					return
 				}
 			}
 		})
 	}
-	for p.acked.Load() < int64(sc.at*total) {
+	for p.Acked.Load() < int64(sc.at*total) {
 		if ctx.Err() != nil {
-			t.Fatalf("%.0f%% of the webhooks not acknowledged: %v (acked %d)", 100*sc.at, ctx.Err(), p.acked.Load())
+			t.Fatalf("%.0f%% of the webhooks not acknowledged: %v (acked %d)", 100*sc.at, ctx.Err(), p.Acked.Load())
 		}
 		time.Sleep(5 * time.Millisecond) // polling the counter the posters move
 	}
-	atFault, deliveredAtFault := p.acked.Load(), a.delivered.Load()
+	atFault, deliveredAtFault := p.Acked.Load(), a.delivered.Load()
 	faultStart := time.Now()
 	sc.fault(t, r, a)
 	t.Logf("%s at %d acknowledged, %d delivered; back after %s", sc.name, atFault, deliveredAtFault,
@@ -164,6 +164,6 @@ func runScenario(t *testing.T, sc scenario) {
 	}
 	t.Logf("%d webhooks over %d sessions acknowledged in %s (%d provider retries), all delivered after %s; "+
 		"%d requests to the app (%d answered 500 on purpose), highest x-neru-attempt %d; %d duplicates",
-		total, sessions, posted.Round(time.Millisecond), p.retries.Load(), drained.Round(time.Millisecond),
+		total, sessions, posted.Round(time.Millisecond), p.Retries.Load(), drained.Round(time.Millisecond),
 		requests, failed, maxAttempt, a.duplicates)
 }

@@ -133,52 +133,14 @@ func registerSessions(t *testing.T, c *sdk.Client, n int) {
 	}
 }
 
-// provider posts webhooks the way Vonage does: each one until it gets a
-// 2xx, the same body (and message_uuid) every time.
-type provider struct {
-	url     string
-	client  *http.Client
-	acked   atomic.Int64
-	retries atomic.Int64
+// newProvider posts to the platform's inbound-SMS webhook.
+func newProvider(r *rig) *proctest.Provider {
+	return proctest.NewProvider(r.URL + "/webhooks/" + appID + "/messages/inbound")
 }
 
-func newProvider(r *rig) *provider {
-	return &provider{
-		url:    r.URL + "/webhooks/" + appID + "/messages/inbound",
-		client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}},
-	}
-}
-
-// post delivers one webhook; it gives up only when ctx ends.
-func (p *provider) post(ctx context.Context, body []byte) error {
-	for try := 0; ; try++ {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := p.client.Do(req)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode/100 == 2 {
-				p.acked.Add(1)
-				return nil
-			}
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("gave up after %d tries: %w", try+1, ctx.Err())
-		}
-		p.retries.Add(1)
-		// A provider's retry interval, short: the test has a time budget.
-		time.Sleep(time.Duration(20+10*min(try, 10)) * time.Millisecond)
-	}
-}
-
+// inboundSMS is seq of a session's SMS, from its sender to our number.
 func inboundSMS(from string, seq int, msgID string) []byte {
-	b, _ := json.Marshal(map[string]any{
-		"channel": "sms", "message_uuid": msgID, "to": ourNumber, "from": from,
-		"timestamp": time.Now().UTC().Format(time.RFC3339), "message_type": "text", "text": strconv.Itoa(seq),
-		"sms": map[string]string{"num_messages": "1"},
-	})
-	return b
+	return proctest.InboundSMS(ourNumber, from, seq, msgID)
 }
 
 // request is one delivery the app received, as it recorded it.

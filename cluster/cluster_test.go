@@ -47,7 +47,7 @@ func TestClusterSurvivesNodeLoss(t *testing.T) {
 	for i := range sessions {
 		wg.Go(func() {
 			for seq := range perSession {
-				if err := p.post(ctx, i+seq, fmt.Sprintf("%d/%d", i, seq), inboundSMS(sender(i), seq, uuid.NewString())); err != nil {
+				if err := p.Post(ctx, i+seq, fmt.Sprintf("%d/%d", i, seq), inboundSMS(sender(i), seq, uuid.NewString())); err != nil {
 					errs <- fmt.Errorf("session %d seq %d: %w", i, seq, err)
 					return
 				}
@@ -60,12 +60,12 @@ func TestClusterSurvivesNodeLoss(t *testing.T) {
 		t.Helper()
 		for !cond() {
 			if ctx.Err() != nil {
-				t.Fatalf("%s: %v (acked %d, delivered %d)", what, ctx.Err(), p.acked.Load(), a.delivered.Load())
+				t.Fatalf("%s: %v (acked %d, delivered %d)", what, ctx.Err(), p.Acked.Load(), a.delivered.Load())
 			}
 			time.Sleep(5 * time.Millisecond) // polling counters the posters move
 		}
 	}
-	acked := func(n int64) func() bool { return func() bool { return p.acked.Load() >= n } }
+	acked := func(n int64) func() bool { return func() bool { return p.Acked.Load() >= n } }
 
 	// The kills come at fixed shares of the acknowledged webhooks, each
 	// while posts are still coming.
@@ -76,16 +76,16 @@ func TestClusterSurvivesNodeLoss(t *testing.T) {
 	// The provider outruns the workers on this machine, so until now both
 	// were busy: this is their throughput.
 	twoWorkers := float64(a.delivered.Load()) / time.Since(firstDelivery).Seconds()
-	t.Logf("kill -9 worker-1 at %d acked, %d delivered", p.acked.Load(), a.delivered.Load())
+	t.Logf("kill -9 worker-1 at %d acked, %d delivered", p.Acked.Load(), a.delivered.Load())
 
 	until("two fifths acknowledged", acked(2*total/5))
 	leader := eventsLeader(t, s)
 	leader.Kill()
-	t.Logf("kill -9 NATS node %s (leader of NERU_EVENTS) at %d acked, %d delivered", leader.Name, p.acked.Load(), a.delivered.Load())
+	t.Logf("kill -9 NATS node %s (leader of NERU_EVENTS) at %d acked, %d delivered", leader.Name, p.Acked.Load(), a.delivered.Load())
 
 	until("three fifths acknowledged", acked(3*total/5))
 	gws[0].Kill()
-	t.Logf("kill -9 gateway-1 at %d acked, %d delivered", p.acked.Load(), a.delivered.Load())
+	t.Logf("kill -9 gateway-1 at %d acked, %d delivered", p.Acked.Load(), a.delivered.Load())
 
 	wg.Wait()
 	close(errs)
@@ -122,7 +122,7 @@ func TestClusterSurvivesNodeLoss(t *testing.T) {
 		t.Errorf("%d duplicate deliveries; at most %d were in flight", a.duplicates, 2*sessions)
 	}
 	t.Logf("%d webhooks over %d sessions acknowledged in %s (%d provider retries); %d duplicates delivered",
-		total, sessions, posted.Round(time.Millisecond), p.retries.Load(), a.duplicates)
+		total, sessions, posted.Round(time.Millisecond), p.Retries.Load(), a.duplicates)
 	t.Logf("throughput, delivered/s on 2 shared cores with everything co-located: 2 workers %.0f (until the kill), "+
 		"1 worker %.0f (draining a backlog of %d)", twoWorkers, oneWorker, backlog)
 }

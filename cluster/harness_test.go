@@ -194,58 +194,24 @@ func registerSessions(t *testing.T, c *sdk.Client, n int) []string {
 	return ids
 }
 
-// provider posts webhooks the way Vonage does: each one until it gets a
-// 2xx, the same body every time, moving to the other gateway when one fails.
+// provider posts to every gateway's inbound-SMS webhook and keeps what
+// each try got, to explain a webhook that went missing.
 type provider struct {
-	gateways []string
-	client   *http.Client
-	acked    atomic.Int64
-	retries  atomic.Int64
-	answers  answers // by "<session index>/<seq>"
+	*proctest.Provider
+	answers answers // by "<session index>/<seq>"
 }
 
 func newProvider(gateways ...*gateway) *provider {
-	p := &provider{client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}}
+	var urls []string
 	for _, g := range gateways {
-		p.gateways = append(p.gateways, g.URL+"/webhooks/"+appID+"/messages/inbound")
+		urls = append(urls, g.URL+"/webhooks/"+appID+"/messages/inbound")
 	}
+	p := &provider{Provider: proctest.NewProvider(urls...)}
+	p.Answer = p.answers.add
 	return p
 }
 
-// post delivers one webhook, starting at gateway first; it gives up only
-// when ctx ends.
-func (p *provider) post(ctx context.Context, first int, key string, body []byte) error {
-	for try := 0; ; try++ {
-		url := p.gateways[(first+try)%len(p.gateways)]
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := p.client.Do(req)
-		if err != nil {
-			p.answers.add(key, fmt.Sprintf("%s: %v", url, err))
-		} else {
-			answer, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			p.answers.add(key, fmt.Sprintf("%s: %d %s", url, resp.StatusCode, bytes.TrimSpace(answer)))
-			if resp.StatusCode/100 == 2 {
-				p.acked.Add(1)
-				return nil
-			}
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("gave up after %d tries: %w", try+1, ctx.Err())
-		}
-		p.retries.Add(1)
-		// A provider's retry interval, short: the test has a time budget.
-		time.Sleep(time.Duration(20+10*min(try, 10)) * time.Millisecond)
-	}
-}
-
+// inboundSMS is seq of a session's SMS, from its sender to our number.
 func inboundSMS(from string, seq int, msgID string) []byte {
-	b, _ := json.Marshal(map[string]any{
-		"channel": "sms", "message_uuid": msgID, "to": ourNumber, "from": from,
-		"timestamp": time.Now().UTC().Format(time.RFC3339), "message_type": "text", "text": strconv.Itoa(seq),
-		"sms": map[string]string{"num_messages": "1"},
-	})
-	return b
+	return proctest.InboundSMS(ourNumber, from, seq, msgID)
 }

@@ -45,7 +45,7 @@ func TestTailAcrossProcesses(t *testing.T) {
 	tail := proctest.Start(t, "neru tail", proctest.Binary(t, "github.com/neru-dev/neru/cmd/neru"),
 		[]string{"NERU_ADMIN_TOKEN=" + adminToken}, "tail", "--gateway", g.URL, "--instance", instanceID)
 	waitLog(t, tail, "neru tail: watching", 30*time.Second)
-	if err := newProvider(g).post(context.Background(), 0, "0/1", inboundSMS(sender(0), 1, uuid.NewString())); err != nil {
+	if err := newProvider(g).Post(context.Background(), 0, "0/1", inboundSMS(sender(0), 1, uuid.NewString())); err != nil {
 		t.Fatal(err)
 	}
 	for _, re := range []*regexp.Regexp{
