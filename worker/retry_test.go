@@ -114,8 +114,8 @@ type app struct {
 	srv      *httptest.Server
 	down     atomic.Bool
 	fail     func(r *http.Request) int // status to answer, 0 for 200
-	retrying atomic.Int32 // retries (attempt > 1) in flight
-	maxDown  atomic.Int32 // most retries in flight at once while down
+	retrying atomic.Int32              // retries (attempt > 1) in flight
+	maxDown  atomic.Int32              // most retries in flight at once while down
 
 	mu       sync.Mutex
 	got      []string // delivery ids answered 200, in order
