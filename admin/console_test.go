@@ -169,8 +169,8 @@ func pollText(t *testing.T, ctx context.Context, url, sel string, want ...string
 // deliveries; a delivery that died while the app was down is replayed
 // from the DLQ page and arrives.
 func TestConsoleInChromium(t *testing.T) {
+	ctx := browser(t) // first: a missing browser fails before the binaries are built
 	r := startDev(t)
-	ctx := browser(t)
 
 	// The live stream page, filtered to the dev instance, shows the
 	// scenario as it is played.
