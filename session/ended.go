@@ -20,6 +20,10 @@ const TombstoneTTL = 24 * time.Hour
 // it the oldest go first, earlier than TombstoneTTL.
 const tombstonesPerShard = 1 << 16
 
+// checkRunners is how many Ended round trips may be in flight at once; more
+// concurrent checks wait for one and go out together.
+const checkRunners = 2
+
 // ErrExpired: the session has ended (expired, or deleted through the admin
 // API) and stays dead for TombstoneTTL. Errors that match it are an
 // *ExpiredError, which says when.
@@ -57,12 +61,16 @@ func (s *Store) Ended(ctx context.Context, instanceID, id string) (endedAt time.
 	shard := shardOf(id)
 	var exists *redis.IntCmd
 	var tomb, due *redis.FloatCmd
-	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	err = s.checks.Pipelined(ctx, func(p redis.Pipeliner) {
 		exists = p.Exists(ctx, s.Key(instanceID, id))
 		tomb = p.ZScore(ctx, s.tombKey(instanceID, shard), id)
 		due = p.ZScore(ctx, s.indexKey(instanceID, shard), id)
-		return nil
 	})
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		// Given up before the round trip came back: the commands may still
+		// be running, so their results are not ours to read.
+		return time.Time{}, false, fmt.Errorf("session: ended %s: %w", id, err)
+	}
 	for _, c := range []redis.Cmder{exists, tomb, due} {
 		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
 			return time.Time{}, false, fmt.Errorf("session: ended %s: %w", id, err)

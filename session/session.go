@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/neru-dev/neru/internal/redisx"
 	"github.com/neru-dev/neru/internal/ttlcache"
 )
 
@@ -120,6 +121,10 @@ type Store struct {
 	// (zero: never expires), so Touch on every SDK command and delivery
 	// costs no round trip. Keyed by instance NUL session.
 	known *ttlcache.Cache[string, time.Time]
+	// checks sends the Ended lookups of concurrent deliveries together:
+	// every attempt asks, and one round trip each was the worker's largest
+	// cost (a write and a read syscall per delivery on both sides).
+	checks *redisx.Coalescer
 	// changes counts each session's recent forgets (a Create that moved
 	// its end, a sweep, a delete). A sighting read before a change must not
 	// be cached after it: Touch's read of the 7-day session an app's first
@@ -141,7 +146,7 @@ func NewStore(rdb redis.UniversalClient, keyspace string, defaultTTL time.Durati
 		defaultTTL = DefaultTTL
 	}
 	s := &Store{rdb: rdb, ks: keyspace, defaultTTL: defaultTTL, known: ttlcache.New[string, time.Time](knownMax, knownFor),
-		changes: ttlcache.New[string, uint64](knownMax, 6*knownFor)}
+		changes: ttlcache.New[string, uint64](knownMax, 6*knownFor), checks: redisx.NewCoalescer(rdb, checkRunners)}
 	for _, o := range opts {
 		o(s)
 	}
