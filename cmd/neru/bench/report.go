@@ -221,6 +221,9 @@ func loadAvg() string {
 
 func describeMachine(o Options) Machine {
 	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), Redis: "embedded (neru dev)", NATS: "embedded (neru dev)"}
+	if o.Target != "" {
+		m.Redis, m.NATS = "the target's", "the target's" // not known from here
+	}
 	if raw, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(raw), "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
