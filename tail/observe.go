@@ -2,6 +2,7 @@ package tail
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/neru-dev/neru/delivery"
@@ -30,12 +31,13 @@ func (p *Publisher) Webhook(_ context.Context, w observe.Webhook) {
 			streamed = streamed[:n-1]
 		}
 	}
-	for i, t := range w.Matched {
-		if i == 0 {
-			ev.Session = t.Session
-		} else if t.Session != ev.Session {
-			ev.Session = "" // several sessions: shown to every session's filter would need more than one field
+	for _, t := range w.Matched {
+		if !slices.Contains(ev.Sessions, t.Session) {
+			ev.Sessions = append(ev.Sessions, t.Session)
 		}
+	}
+	if len(ev.Sessions) == 1 {
+		ev.Session, ev.Sessions = ev.Sessions[0], nil
 	}
 	for _, t := range streamed {
 		ev.Deliveries = append(ev.Deliveries, delivery.ID(w.EventID, t.Listener))

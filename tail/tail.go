@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +24,9 @@ type Event struct {
 	At       time.Time `json:"at"`
 	Instance string    `json:"instance"`
 	Session  string    `json:"session,omitempty"`
+	// Sessions lists every session a webhook matched when there are
+	// several (Session is then empty): each session's filter shows it.
+	Sessions []string `json:"sessions,omitempty"`
 	// Kind is the event kind, e.g. messages.inbound or voice.answer.
 	Kind    string `json:"kind,omitempty"`
 	EventID string `json:"eventId,omitempty"`
@@ -123,7 +127,8 @@ type Filter struct {
 }
 
 func (f Filter) match(ev *Event) bool {
-	return (f.Instance == "" || ev.Instance == f.Instance) && (f.Session == "" || ev.Session == f.Session)
+	return (f.Instance == "" || ev.Instance == f.Instance) &&
+		(f.Session == "" || ev.Session == f.Session || slices.Contains(ev.Sessions, f.Session))
 }
 
 // Watcher receives the stream.

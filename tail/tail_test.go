@@ -2,12 +2,14 @@ package tail_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/neru-dev/neru/internal/observe"
 	"github.com/neru-dev/neru/internal/testenv"
 	"github.com/neru-dev/neru/tail"
 )
@@ -72,13 +74,24 @@ func TestStream(t *testing.T) {
 	p.Publish(tail.Event{Type: tail.Attempt, Instance: "b", Session: "s1"}) // other instance
 	p.Publish(tail.Event{Type: tail.Attempt, Instance: "a", Session: "s2"}) // other session
 	p.Publish(tail.Event{Type: tail.Attempt, Instance: "a", Session: "s1", Route: "/onMessage", Status: 200, Outcome: "delivered"})
-	select {
-	case ev := <-got:
-		if ev.Instance != "a" || ev.Session != "s1" || ev.Route != "/onMessage" || ev.Status != 200 || ev.At.IsZero() {
-			t.Fatalf("got %+v", ev)
+	// A webhook that matched listeners of several sessions shows under
+	// each session's filter, one of them s1.
+	p.Webhook(ctx, observe.Webhook{Instance: "a", Kind: "messages.inbound", EventID: "multi", Outcome: observe.Routed,
+		Matched: []observe.Target{{Session: "s0", Listener: "l0"}, {Session: "s1", Listener: "l1"}}, Start: time.Now()})
+	p.Webhook(ctx, observe.Webhook{Instance: "a", Kind: "messages.inbound", EventID: "others", Outcome: observe.Routed,
+		Matched: []observe.Target{{Session: "s0", Listener: "l0"}, {Session: "s2", Listener: "l2"}}, Start: time.Now()})
+	for _, want := range []string{"attempt", "multi"} {
+		select {
+		case ev := <-got:
+			switch {
+			case want == "attempt" && (ev.Instance != "a" || ev.Session != "s1" || ev.Route != "/onMessage" || ev.Status != 200 || ev.At.IsZero()):
+				t.Fatalf("got %+v, want the attempt", ev)
+			case want == "multi" && (ev.EventID != "multi" || ev.Session != "" || !slices.Equal(ev.Sessions, []string{"s0", "s1"}) || len(ev.Deliveries) != 2):
+				t.Fatalf("got %+v, want the webhook of sessions s0 and s1", ev)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s event", want)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no event")
 	}
 	select {
 	case ev := <-got:
