@@ -15,6 +15,7 @@ import (
 
 	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/internal/httpx"
+	"github.com/neru-dev/neru/internal/telemetry"
 	"github.com/neru-dev/neru/listener"
 )
 
@@ -103,7 +104,8 @@ func (c *Client) Post(ctx context.Context, in *instance.Instance, d *Delivery, a
 }
 
 // Send is Post that also returns the app's HTTP status (0 when it gave
-// none: timeout, connection refused), for callers that report it.
+// none: timeout, connection refused), for callers that report it. The
+// request carries the traceparent (and tracestate) of ctx's span, if any.
 func (c *Client) Send(ctx context.Context, in *instance.Instance, d *Delivery, attempt int, maxBody int64) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, listener.JoinPath(in.BaseURL, d.Path), bytes.NewReader(d.Body))
 	if err != nil {
@@ -119,6 +121,9 @@ func (c *Client) Send(ctx context.Context, in *instance.Instance, d *Delivery, a
 	req.Header.Set(HeaderSession, d.SessionID)
 	req.Header.Set(HeaderDelivery, d.ID)
 	req.Header.Set(HeaderAttempt, strconv.Itoa(attempt))
+	// The app continues the trace of ctx's span: a worker's delivery
+	// attempt, or the webhook a synchronous answer relays.
+	telemetry.InjectHTTP(ctx, req.Header)
 	if c.signer != nil {
 		c.signer.Sign(ctx, in, req.Header, d.ID, d.Body)
 	}

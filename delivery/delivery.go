@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/neru-dev/neru/internal/telemetry"
 )
 
 // Stream and subject names.
@@ -56,6 +58,13 @@ type Delivery struct {
 	// (e.g. the scheduler's X-Neru-Scheduler-RequestHash). Optional; they
 	// cannot override the headers above.
 	Headers map[string]string
+
+	// Traceparent and Tracestate are the W3C trace context its NERU_EVENTS
+	// message carried (the span that published it), decoded by FromMsg and
+	// written again by DeadMsg, so a dead delivery still names the trace it
+	// belongs to. Empty when no trace reached it. Publishers replace them
+	// with their own span's (see Publisher.PublishEach and DLQ.Replay).
+	Traceparent, Tracestate string
 
 	// Set on dead deliveries only.
 	Attempts   int
@@ -127,6 +136,12 @@ func (d *Delivery) setHeaders(h nats.Header) {
 	for k, v := range d.Headers {
 		h.Set(hdrExtra+k, v)
 	}
+	if d.Traceparent != "" {
+		h.Set(telemetry.HeaderTraceparent, d.Traceparent)
+		if d.Tracestate != "" {
+			h.Set(telemetry.HeaderTracestate, d.Tracestate)
+		}
+	}
 }
 
 // FromMsg decodes a delivery from a NERU_EVENTS or NERU_DLQ message.
@@ -140,6 +155,11 @@ func FromMsg(h nats.Header, data []byte) (*Delivery, error) {
 		Kind:       h.Get(hdrKind),
 		DeadReason: h.Get(hdrReason),
 		Body:       data,
+		// The trace context is kept as the strings it came as: parsing it
+		// is the consumer's business (telemetry.ExtractMsg), only when it
+		// traces.
+		Traceparent: h.Get(telemetry.HeaderTraceparent),
+		Tracestate:  h.Get(telemetry.HeaderTracestate),
 	}
 	if d.ID == "" || d.InstanceID == "" || d.SessionID == "" || d.Path == "" {
 		return nil, fmt.Errorf("delivery: message lacks routing headers")

@@ -9,6 +9,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/codes"
+
+	"github.com/neru-dev/neru/internal/telemetry"
 )
 
 // ErrDeadNotFound: no dead delivery with that sequence in the instance's DLQ.
@@ -120,7 +123,8 @@ func deadFrom(m *jetstream.RawStreamMsg) (*Dead, error) {
 }
 
 // Replay puts one dead delivery back on NERU_EVENTS and removes it from the
-// DLQ. The replay keeps the delivery id (the x-neru-delivery-id the app
+// DLQ. It is a span of a new trace linked to the original one, whose
+// context the replayed message carries (see startReplaySpan). The replay keeps the delivery id (the x-neru-delivery-id the app
 // sees) and the session, so it goes through the session's lane like any
 // event, after what is already queued; it gets a fresh attempt count and
 // age. Its Nats-Msg-Id is "<delivery id>:replay:<dlq seq>": the events
@@ -144,7 +148,12 @@ func (q *DLQ) replay(ctx context.Context, st jetstream.Stream, d *Dead) error {
 	r.Attempts, r.DeadReason = 0, ""
 	m := r.Msg(q.pub.partitions)
 	m.Header.Set(nats.MsgIdHdr, r.ID+":replay:"+strconv.FormatUint(d.Seq, 10))
+	// A new trace, linked to the original (startReplaySpan says why).
+	ctx, span := startReplaySpan(ctx, m, d)
+	defer span.End()
+	telemetry.InjectMsg(ctx, m.Header)
 	if err := q.pub.publish(ctx, []*nats.Msg{m})[0]; err != nil {
+		span.SetStatus(codes.Error, err.Error())
 		return fmt.Errorf("delivery: replay %d: %w", d.Seq, err)
 	}
 	if err := st.DeleteMsg(ctx, d.Seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {

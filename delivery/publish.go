@@ -7,6 +7,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/neru-dev/neru/internal/telemetry"
 )
 
 // ErrUnavailable means JetStream did not confirm a publish: the caller must
@@ -54,12 +56,25 @@ func (p *Publisher) Publish(ctx context.Context, ds []*Delivery) error {
 // PublishEach stores every delivery and returns, per delivery, nil once
 // JetStream acknowledged it or an error wrapping ErrUnavailable. All are
 // sent before any ack is awaited.
+//
+// It is one producer span ("publish NERU_EVENTS", a child of ctx's span:
+// the webhook's, for the router), and every message carries that span's
+// context in its traceparent and tracestate headers, so each delivery
+// attempt continues the trace. With no span context in ctx the messages
+// carry what their Delivery had.
 func (p *Publisher) PublishEach(ctx context.Context, ds []*Delivery) []error {
+	ctx, span := tracer.Start(ctx, publishSpanName, producerSpan...)
+	defer span.End()
 	msgs := make([]*nats.Msg, len(ds))
 	for i, d := range ds {
 		msgs[i] = d.Msg(p.partitions)
+		telemetry.InjectMsg(ctx, msgs[i].Header)
 	}
-	return p.publish(ctx, msgs)
+	errs := p.publish(ctx, msgs)
+	if span.IsRecording() {
+		endPublishSpan(span, EventsStream, ds, errs)
+	}
+	return errs
 }
 
 // publish sends msgs, then waits for every ack.

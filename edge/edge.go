@@ -174,7 +174,7 @@ func New(cfg Config, d Deps) (*Edge, error) {
 func (e *Edge) Register(s *echo.Echo) {
 	s.GET("/healthz", e.healthz)
 	s.GET("/readyz", e.readyz)
-	e.routeWebhooks(s.Group("/webhooks/:app"))
+	e.routeWebhooks(s.Group(webhookGroup))
 	e.routeAssetLinks(s)
 	e.routeAppURLs(s)
 }

@@ -26,9 +26,9 @@ import (
 func (e *Edge) routeWebhooks(g *echo.Group) {
 	for _, p := range e.d.Providers {
 		for _, w := range p.Webhooks {
-			g.POST("/"+w.Path, e.outage.wrap(e.errors, e.webhook(w.Path, nil, w.Parse)))
+			g.POST("/"+w.Path, e.outage.wrap(e.errors, e.webhook(http.MethodPost, w.Path, nil, w.Parse)))
 			if w.Query != nil {
-				g.GET("/"+w.Path, e.outage.wrap(e.errors, e.webhook(w.Path, w.Query, w.Parse)))
+				g.GET("/"+w.Path, e.outage.wrap(e.errors, e.webhook(http.MethodGet, w.Path, w.Query, w.Parse)))
 			}
 		}
 	}
@@ -37,11 +37,19 @@ func (e *Edge) routeWebhooks(g *echo.Group) {
 // webhook reads, resolves and parses one webhook and answers it the way
 // its parser says, then reports what it did to the observer.
 // query, when not nil, builds the body from the query parameters of a GET.
-func (e *Edge) webhook(route string, query func(url.Values) ([]byte, error), parse func([]byte) (*router.Event, providers.Mode, error)) echo.HandlerFunc {
+//
+// Each webhook is a server span, the root of the event's trace: it
+// continues the traceparent the provider sent, if any, and the match,
+// publish and delivery attempt spans descend from it (see tracing.go).
+func (e *Edge) webhook(method, route string, query func(url.Values) ([]byte, error), parse func([]byte) (*router.Event, providers.Mode, error)) echo.HandlerFunc {
+	spanName := method + " " + webhookPrefix + route // built once: span names are a bounded set
 	return func(c echo.Context) error {
 		ob := observe.Webhook{Route: route, Start: time.Now()}
+		span := startWebhookSpan(c, spanName)
+		defer span.End()
 		err := e.handleWebhook(c, query, parse, &ob)
 		e.observed(c, &ob, err)
+		endWebhookSpan(span, method, &ob, err)
 		return err
 	}
 }

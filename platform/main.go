@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/neru-dev/neru/deploy"
 	"github.com/neru-dev/neru/internal/buildinfo"
@@ -27,7 +28,10 @@ var about = map[string]string{
 // --version, or reads the configuration from the environment, opens the
 // platform, runs run until SIGINT or SIGTERM, and exits non-zero if
 // anything failed. Logs follow NERU_LOG_LEVEL and NERU_LOG_FORMAT (default
-// info, JSON), go-redis's lines included.
+// info, JSON), go-redis's lines included. Traces are exported by OTLP when
+// the standard OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT is set (service name
+// neru-<name> unless OTEL_SERVICE_NAME says otherwise; see
+// telemetry.StartTracing), and flushed on exit.
 func Main(name string, run func(ctx context.Context, p *Platform) error) {
 	if code, done := answerArgs(name, os.Args[1:], os.Stdout, os.Stderr); done {
 		os.Exit(code)
@@ -61,6 +65,13 @@ func serve(ctx context.Context, logs io.Writer, name string, run func(ctx contex
 		if err != nil {
 			return err
 		}
+		// Tracing first, so its shutdown (deferred first) runs last and
+		// flushes the spans of everything that stopped before it.
+		tracing, err := telemetry.StartTracing(ctx, "neru-"+name, log)
+		if err != nil {
+			return err
+		}
+		defer shutdownTracing(tracing, log)
 		// The operations listener comes first: /readyz says what the
 		// process waits for while it connects.
 		ready, metrics := readiness.New(), telemetry.NewMetrics(opsOpts)
@@ -77,7 +88,7 @@ func serve(ctx context.Context, logs io.Writer, name string, run func(ctx contex
 		}
 		defer p.Close()
 		p.Instrument(metrics)
-		log.Info(name+" running", "version", buildinfo.Read().String())
+		log.Info(name+" running", "version", buildinfo.Read().String(), "traces", tracing.Exporter)
 		return run(ctx, p)
 	}()
 	if err != nil {
@@ -85,6 +96,16 @@ func serve(ctx context.Context, logs io.Writer, name string, run func(ctx contex
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// shutdownTracing flushes the spans not exported yet, for at most 5s: a
+// collector that does not answer must not hold the exit up.
+func shutdownTracing(t *telemetry.Tracing, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := t.Shutdown(ctx); err != nil {
+		log.Warn("traces: not all spans were exported before exit", "err", err)
+	}
 }
 
 // answerArgs handles a production binary's command line, which only asks

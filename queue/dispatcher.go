@@ -76,6 +76,41 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// Metrics counts item dispatches: QueueItem is called once per attempt
+// that settled, with "delivered" (the app answered 2xx), "retried" (it did
+// not; the item goes back to its queue after a backoff) or "dead" (out of
+// retries: the item went to the dead-letter list). An attempt cut off by
+// shutdown is not counted (the item goes back untried). It is called from
+// many goroutines, after the settlement: it must be safe for concurrent
+// use, cheap and never block. telemetry.Metrics implements it.
+type Metrics interface {
+	QueueItem(outcome string)
+}
+
+// Item dispatch outcomes (Metrics).
+const (
+	OutcomeDelivered = "delivered"
+	OutcomeRetried   = "retried"
+	OutcomeDead      = "dead"
+)
+
+// Option configures a Dispatcher.
+type Option func(*Dispatcher)
+
+// WithMetrics counts the dispatcher's item dispatches in m.
+func WithMetrics(m Metrics) Option {
+	return func(d *Dispatcher) {
+		if m != nil {
+			d.metrics = m
+		}
+	}
+}
+
+// noMetrics is the Metrics of a dispatcher nobody counts.
+type noMetrics struct{}
+
+func (noMetrics) QueueItem(string) {}
+
 // Dispatcher delivers the items of its share of the queues.
 type Dispatcher struct {
 	cfg       Config
@@ -83,6 +118,7 @@ type Dispatcher struct {
 	instances Instances
 	client    *delivery.Client
 	log       *slog.Logger
+	metrics   Metrics // never nil
 
 	// abort cancels deliveries in flight; Run calls it after DrainTime.
 	abortCtx context.Context
@@ -103,15 +139,19 @@ type loop struct {
 }
 
 // NewDispatcher returns a dispatcher over store.
-func NewDispatcher(cfg Config, store *Store, instances Instances, log *slog.Logger) (*Dispatcher, error) {
+func NewDispatcher(cfg Config, store *Store, instances Instances, log *slog.Logger, opts ...Option) (*Dispatcher, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	d := &Dispatcher{
 		cfg: cfg, store: store, instances: instances, log: log.With("dispatcher", cfg.ID),
-		client: delivery.NewClient(cfg.Timeout, cfg.AppNetworks, cfg.Signer),
-		loops:  map[Ref]*loop{},
+		client:  delivery.NewClient(cfg.Timeout, cfg.AppNetworks, cfg.Signer),
+		loops:   map[Ref]*loop{},
+		metrics: noMetrics{},
+	}
+	for _, o := range opts {
+		o(d)
 	}
 	d.members = lease.NewMembers(store.rdb, store.membersKey(), cfg.ID, cfg.LeaseTTL)
 	d.leases = lease.NewHolder(store.rdb, cfg.ID, cfg.LeaseTTL, d.log)
@@ -301,6 +341,7 @@ func (d *Dispatcher) deliver(r Ref, it *item, wake chan struct{}) {
 	switch {
 	case err == nil:
 		d.sent.Add(1)
+		d.metrics.QueueItem(OutcomeDelivered)
 		err = d.store.ack(settle, r, it.id)
 	case d.abortCtx.Err() != nil:
 		// Cut off by shutdown: back to the head of the queue, not an attempt.
@@ -312,7 +353,12 @@ func (d *Dispatcher) deliver(r Ref, it *item, wake chan struct{}) {
 		var dead bool
 		if dead, err = d.store.fail(settle, r, it.id, d.cfg.Retries+1, backoff); dead {
 			d.dead.Add(1)
+			d.metrics.QueueItem(OutcomeDead)
 			d.log.Warn("queue item moved to the dead-letter list", "queue", r.String(), "item", it.id, "attempts", it.attempt)
+		} else {
+			// Retried: back in the queue after the backoff, or, if fail
+			// itself failed, once the item's lease expires.
+			d.metrics.QueueItem(OutcomeRetried)
 		}
 	}
 	if err != nil {

@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+
 	"github.com/neru-dev/neru/delivery"
 	"github.com/neru-dev/neru/listener"
 	"github.com/neru-dev/neru/session"
@@ -14,6 +18,10 @@ import (
 // not acknowledge the webhook, so the provider retries it. It is
 // delivery.ErrUnavailable, the publisher's one error.
 var ErrUnavailable = delivery.ErrUnavailable
+
+// tracer delegates to otel's global tracer provider: a no-op unless the
+// composition root set one up (telemetry.StartTracing).
+var tracer = otel.Tracer("github.com/neru-dev/neru/router")
 
 // Event is a provider webhook, parsed just enough to route it.
 type Event struct {
@@ -52,13 +60,36 @@ func New(ls *listener.Store, ss *session.Store, pub *delivery.Publisher) *Router
 }
 
 // Match returns the listeners of an instance that accept ev, oldest first.
+// It is a span of the webhook's trace ("match").
 func (r *Router) Match(ctx context.Context, instanceID string, ev *Event) ([]*listener.Listener, error) {
+	ctx, span := tracer.Start(ctx, "match")
+	defer span.End()
+	out, cands, err := r.match(ctx, instanceID, ev)
+	if span.IsRecording() {
+		span.SetAttributes(
+			attribute.String("neru.instance.id", instanceID),
+			attribute.String("neru.event.kind", ev.Kind),
+			attribute.Int("neru.match.keys", len(ev.Keys)),
+			attribute.Int("neru.match.candidates", cands),
+			attribute.Int("neru.listeners.matched", len(out)),
+		)
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+		}
+	}
+	return out, err
+}
+
+// match is Match without the span; it also returns how many candidates
+// the index gave, before the filters.
+func (r *Router) match(ctx context.Context, instanceID string, ev *Event) ([]*listener.Listener, int, error) {
 	// Candidates whose session record exists, checked in the index lookup's
 	// round trip: listeners of expired sessions never match.
 	cands, err := r.listeners.LiveCandidates(ctx, instanceID, ev.Keys, r.sessions.Key)
 	if err != nil || len(cands) == 0 {
-		return nil, err
+		return nil, 0, err
 	}
+	n := len(cands)
 	out := cands[:0]
 	for _, l := range cands {
 		if len(l.Filters) == 0 || listener.MatchAll(l.Filters, ev.Doc()) {
@@ -66,7 +97,7 @@ func (r *Router) Match(ctx context.Context, instanceID string, ev *Event) ([]*li
 		}
 	}
 	ev.Matched = out
-	return out, nil
+	return out, n, nil
 }
 
 // Deliveries builds one delivery of ev per listener.

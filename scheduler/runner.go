@@ -65,23 +65,60 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// Metrics counts schedule invocations: ScheduleFired is called once per
+// invocation a pass published, with "fired" (the stream stored it), or
+// "failed" (it did not; the claim expires and a later pass fires it
+// again). It is called from the runner's pass: it must be safe for
+// concurrent use, cheap and never block. telemetry.Metrics implements it.
+type Metrics interface {
+	ScheduleFired(outcome string)
+}
+
+// Invocation outcomes (Metrics).
+const (
+	OutcomeFired  = "fired"
+	OutcomeFailed = "failed"
+)
+
+// Option configures a Runner.
+type Option func(*Runner)
+
+// WithMetrics counts the runner's invocations in m.
+func WithMetrics(m Metrics) Option {
+	return func(r *Runner) {
+		if m != nil {
+			r.metrics = m
+		}
+	}
+}
+
+// noMetrics is the Metrics of a runner nobody counts.
+type noMetrics struct{}
+
+func (noMetrics) ScheduleFired(string) {}
+
 // Runner fires due schedules. Any number of runners may run against one
 // Redis: each invocation is claimed by one of them (see the package doc).
 type Runner struct {
-	cfg   Config
-	store *Store
-	pub   Publisher
-	log   *slog.Logger
-	fired atomic.Int64
+	cfg     Config
+	store   *Store
+	pub     Publisher
+	log     *slog.Logger
+	metrics Metrics // never nil
+	fired   atomic.Int64
 }
 
 // NewRunner returns a runner over store publishing through pub.
-func NewRunner(cfg Config, store *Store, pub Publisher, log *slog.Logger) (*Runner, error) {
+func NewRunner(cfg Config, store *Store, pub Publisher, log *slog.Logger, opts ...Option) (*Runner, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Runner{cfg: cfg, store: store, pub: pub, log: log}, nil
+	r := &Runner{cfg: cfg, store: store, pub: pub, log: log, metrics: noMetrics{}}
+	for _, o := range opts {
+		o(r)
+	}
+	return r, nil
 }
 
 // Fired is how many invocations this runner published since it started.
@@ -159,9 +196,11 @@ func (r *Runner) publish(ctx context.Context, claims []*claim) []*claim {
 	var ok []*claim
 	for i, err := range r.pub.PublishEach(ctx, ds) {
 		if err != nil {
+			r.metrics.ScheduleFired(OutcomeFailed)
 			r.log.Warn("scheduler: publish not stored", "instance", claims[i].instance, "schedule", claims[i].id, "err", err)
 			continue
 		}
+		r.metrics.ScheduleFired(OutcomeFired)
 		ok = append(ok, claims[i])
 	}
 	return ok

@@ -17,6 +17,7 @@ import (
 
 	"github.com/neru-dev/neru/delivery"
 	"github.com/neru-dev/neru/internal/observe"
+	"github.com/neru-dev/neru/internal/telemetry"
 	"github.com/neru-dev/neru/session"
 )
 
@@ -374,6 +375,9 @@ func (p *partition) deliver(m *pending) bool {
 	w, msg, d := p.w, m.msg, m.d
 	c := w.circuits.get(d.InstanceID)
 	deadline := d.AcceptedAt.Add(w.cfg.MaxAge)
+	// The trace the message carries (its publish span): each attempt is a
+	// child of it.
+	traced := telemetry.ExtractMsg(p.abortCtx, msg.Headers())
 	for attempt := m.attempt; ; attempt++ {
 		probe, admitted := c.admit(p.stopCtx, deadline, func() { _ = msg.InProgress() })
 		if p.stopCtx.Err() != nil {
@@ -388,7 +392,8 @@ func (p *partition) deliver(m *pending) bool {
 			return true
 		}
 		start := time.Now()
-		status, err := w.sendOnce(p.abortCtx, d, attempt)
+		actx, span := startAttemptSpan(traced, d, attempt)
+		status, err := w.sendOnce(actx, d, attempt)
 		took := time.Since(start)
 		if opened, closed := c.report(probe, err); opened {
 			p.log.Warn("app not answering; circuit open, probing", "instance", d.InstanceID, "err", err)
@@ -396,6 +401,7 @@ func (p *partition) deliver(m *pending) bool {
 			p.log.Info("app answers again; circuit closed", "instance", d.InstanceID)
 		}
 		if err == nil {
+			endAttemptSpan(span, status, observe.Delivered, nil)
 			w.metrics.delivered.Add(1)
 			w.record(d, session.StatusDelivered, attempt, status, took, nil)
 			w.observe(d, attempt, status, observe.Delivered, "", start, took)
@@ -405,20 +411,25 @@ func (p *partition) deliver(m *pending) bool {
 		if p.stopCtx.Err() != nil {
 			// Stopping mid-attempt: the app may have seen this attempt, so
 			// count it, or the next owner would send the same number again.
+			endAttemptSpan(span, status, attemptStopped, err)
 			p.storeTries(m, attempt)
 			return false
 		}
 		if reason := w.deadReason(err, attempt, time.Since(d.AcceptedAt)); reason != "" {
-			if !p.buryRetrying(m, attempt, reason) {
-				return false
-			}
 			outcome := observe.Dead
 			if perm := (*PermanentError)(nil); errors.As(err, &perm) {
 				outcome = observe.Refused
 			}
+			// Ended before the DLQ move: the attempt is over, and the span
+			// must not last while a DLQ that does not answer is retried.
+			endAttemptSpan(span, status, outcome, err)
+			if !p.buryRetrying(m, attempt, reason) {
+				return false
+			}
 			w.observe(d, attempt, status, outcome, err.Error(), start, took)
 			return true
 		}
+		endAttemptSpan(span, status, observe.Retried, err)
 		w.metrics.retried.Add(1)
 		w.record(d, session.StatusFailed, attempt, status, took, err)
 		w.observe(d, attempt, status, observe.Retried, err.Error(), start, took)

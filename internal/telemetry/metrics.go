@@ -196,10 +196,12 @@ func (m *Metrics) SDKCommand(provider string, status int) {
 	m.sdk.get(provider, statusText(status), "").Inc()
 }
 
-// QueueItem counts one queue item dispatch: "delivered", "retried" or "dead".
+// QueueItem counts one queue item dispatch: "delivered", "retried" or "dead"
+// (queue.Metrics).
 func (m *Metrics) QueueItem(outcome string) { m.queueItems.get(outcome, "", "").Inc() }
 
-// ScheduleFired counts one schedule invocation: "fired" or "failed".
+// ScheduleFired counts one schedule invocation: "fired" or "failed"
+// (scheduler.Metrics).
 func (m *Metrics) ScheduleFired(outcome string) { m.schedules.get(outcome, "", "").Inc() }
 
 // statusText is a status code as a label value without allocating for the

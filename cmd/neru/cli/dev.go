@@ -111,6 +111,20 @@ func Dev(ctx context.Context, o DevOptions, out io.Writer) error {
 	}
 	log := logging.New(os.Stderr, lo)
 	logging.RouteRedis(log)
+	// As in the production binaries: OTLP export only when
+	// OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT is set, flushed on exit (this
+	// deferred call runs last).
+	tracing, err := telemetry.StartTracing(ctx, "neru-dev", log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(sctx); err != nil {
+			log.Warn("traces: not all spans were exported before exit", "err", err)
+		}
+	}()
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return err
 	}
@@ -209,9 +223,11 @@ func Dev(ctx context.Context, o DevOptions, out io.Writer) error {
   app environment    %s   (source it before starting your app)
   vonage-api         %s
   assets             %s   (vonage-assets files)
+  traces             %s
 ready in %s
 `, o.Addr, o.AppID, o.Addr, o.Addr, o.CommandAddr, o.InstanceID, o.InstanceID, o.AppURL, o.AppID,
-		redisLine, o.NATSURL, persistence, envFile, devVonageBanner(o), cfg.Gateway.Assets.Dir, time.Since(start).Round(time.Millisecond))
+		redisLine, o.NATSURL, persistence, envFile, devVonageBanner(o), cfg.Gateway.Assets.Dir, tracesBanner(tracing),
+		time.Since(start).Round(time.Millisecond))
 
 	eg, ctx := errgroup.WithContext(ctx)
 	if fake != nil {
@@ -242,6 +258,14 @@ ready in %s
 		})
 	}
 	return eg.Wait()
+}
+
+// tracesBanner says where traces go, or how to send them somewhere.
+func tracesBanner(t *telemetry.Tracing) string {
+	if t.Enabled {
+		return t.Exporter
+	}
+	return "off   (set OTEL_EXPORTER_OTLP_ENDPOINT, e.g. http://127.0.0.1:4318, to export them)"
 }
 
 // servePprof serves the operations endpoints (the runtime profiles among
