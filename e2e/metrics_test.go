@@ -159,3 +159,49 @@ func TestCircuitGauge(t *testing.T) {
 		return metric(t, reg, "neru_deliveries_total", "outcome", "delivered") == 1 && metric(t, reg, "neru_circuits_open") == 0
 	}, "not delivered, or the circuit gauge not back at 0, after the app's return")
 }
+
+// The queue and scheduler counters move with what the production wiring
+// (platform.Queues, platform.Scheduler) does once instrumented: a queue
+// item failing once (retried) and then delivered, a one-shot schedule
+// fired.
+func TestQueueAndScheduleMetricsMove(t *testing.T) {
+	h := start(t)
+	m := telemetry.NewMetrics(telemetry.Options{})
+	h.p.Instrument(m)
+	reg := m.Registry()
+	items := func(outcome string) float64 { return metric(t, reg, "neru_queue_items_total", "outcome", outcome) }
+	fired := func() float64 { return metric(t, reg, "neru_schedules_fired_total", "outcome", "fired") }
+	if items("delivered")+items("retried")+items("dead")+fired() != 0 {
+		t.Fatal("queue or schedule counters not at 0 at start")
+	}
+	var calls atomic.Int64
+	h.app.handle("/onQueueItem", func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	})
+	h.mustQueue(http.MethodPost, "/queue", createQueueBody("qm", 1, 100))
+	h.startQueues(nil) // platform.Queues
+	h.mustQueue(http.MethodPost, "/queue/qm/enqueue", enqueueBody(1, ""))
+	testenv.Eventually(t, 30*time.Second, func() bool { return items("delivered") == 1 }, "queue item delivered")
+	if got := items("retried"); got != 1 {
+		t.Fatalf("queue items retried = %v, want 1", got)
+	}
+	if got := items("dead"); got != 0 {
+		t.Fatalf("queue items dead = %v, want 0", got)
+	}
+
+	sched, err := h.p.Scheduler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.runBackground(sched.Run)
+	at := time.Now().Add(200 * time.Millisecond).UTC().Format("2006-01-02T15:04:05.000Z")
+	if r := h.sdkPost("vonage-scheduler", "/v2/create", "", mustJSON(schedule("metered", "sess-M", at, nil))); r.Status != 200 {
+		t.Fatalf("schedule create: %d %s", r.Status, r.Body)
+	}
+	testenv.Eventually(t, 30*time.Second, func() bool { return fired() == 1 }, "schedule fired once")
+	if got := metric(t, reg, "neru_schedules_fired_total", "outcome", "failed"); got != 0 {
+		t.Fatalf("schedules failed = %v, want 0", got)
+	}
+}
