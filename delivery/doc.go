@@ -25,6 +25,15 @@
 // "<delivery id>:replay:<dlq seq>" (the original id may still be inside the
 // duplicate window), then deletes it from NERU_DLQ.
 //
+// Trace context (tracing.go): PublishEach is a producer span and writes its
+// context into every message's traceparent/tracestate headers; FromMsg
+// keeps them on the Delivery and DeadMsg writes them again, so a dead
+// delivery still names its trace. A replay is a new trace ("replay
+// NERU_DLQ") linked to the original, whose context the replayed message
+// carries (with tracing off it keeps the original traceparent). Client.Send
+// puts the traceparent of its context's span (the worker's attempt) on the
+// request to the app.
+//
 // Every request to an app is signed by one Signer per process (sign.go): an
 // RS256 JWT per instance, minted once and reused for four minutes, and a
 // Standard Webhooks webhook-signature per request with the instance's

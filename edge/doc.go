@@ -32,6 +32,13 @@
 // handed to the stream (router.Handoff); one it answered, even badly, is
 // not, since the app has seen it.
 //
+// Each webhook is the root span of its event's trace (tracing.go): a
+// server span "<method> /webhooks/:app/<route>" continuing the traceparent
+// the provider sent, if any, with the status, outcome, instance and event
+// kind; a 5xx or a fallback NCCO is an error. The request's context carries
+// it to the router (match, publish) and to the answer relay, whose request
+// to the app carries its traceparent.
+//
 // It owns no Redis keys and no NATS subjects: it reads instances, and
 // publishes through the router on package delivery's subjects.
 package edge

@@ -132,7 +132,16 @@ func TestEnvExampleListsEveryVariable(t *testing.T) {
 			}
 		}
 	}
-	for _, v := range []string{"NERU_LOG_LEVEL", "NERU_LOG_FORMAT"} {
+	// Tracing reads the standard OpenTelemetry variables (telemetry.StartTracing).
+	otel := regexp.MustCompile(`^#?(OTEL_[A-Z0-9_]+)=`)
+	sc = bufio.NewScanner(strings.NewReader(deploy.EnvExample))
+	for sc.Scan() {
+		if m := otel.FindStringSubmatch(sc.Text()); m != nil {
+			listed[m[1]] = true
+		}
+	}
+	for _, v := range []string{"NERU_LOG_LEVEL", "NERU_LOG_FORMAT", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+		"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_SERVICE_NAME", "OTEL_TRACES_EXPORTER"} {
 		if !listed[v] {
 			t.Errorf("deploy/.env.example does not list %s", v)
 		}

@@ -65,5 +65,8 @@
 //	q:all                        set    "<instance>/<name>" of every queue (the dispatchers' work list)
 //	q:dispatchers                zset   live dispatcher ids, scored by heartbeat deadline
 //
+// Item dispatches are counted through Metrics (WithMetrics;
+// telemetry.Metrics, neru_queue_items_total): delivered, retried, dead.
+//
 // NATS: none.
 package queue

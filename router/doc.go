@@ -12,6 +12,9 @@
 // newest, to answer synchronously; Handoff sends it to that listener through
 // the stream when it gave no answer in time.
 //
+// Match is a span ("match") of the webhook's trace, with the candidates
+// the index gave and the listeners that matched.
+//
 // It owns no Redis keys of its own (it reads listener and session keys) and
 // publishes on the subjects of package delivery: neru.ev.<instance>.<partition>.
 package router

@@ -67,6 +67,9 @@
 // written, and a runner that finds it empty removes it and then checks again,
 // adding it back if a schedule appeared meanwhile: no create can be missed.
 //
+// Invocations are counted through Metrics (WithMetrics;
+// telemetry.Metrics, neru_schedules_fired_total): fired, failed.
+//
 // NATS: publishes to NERU_EVENTS (subject neru.ev.<instance>.<partition>,
 // see package delivery); owns no stream or consumer.
 package scheduler

@@ -80,6 +80,13 @@
 // worker also ticks the expiry sweep (session.Store.Sweep) every
 // SweepInterval; per-shard locks make one worker do each shard's work.
 //
+// Traces (tracing.go): each attempt is a client span "delivery attempt",
+// a child of the context its message carries (the gateway's publish span),
+// with the instance, session, delivery, listener, route, attempt number,
+// the app's HTTP status and the outcome (delivered, retried, dead,
+// refused; stopped when a shutdown cut it off); anything but delivered is
+// an error. The request to the app carries its traceparent.
+//
 // Delivery is at-least-once: an app can see a delivery again after a crash
 // or takeover; the x-neru-delivery-id header is stable, so it can drop repeats.
 //
