@@ -36,8 +36,10 @@ type Store struct {
 	// sessionGuess remembers, per index key, the sessions of the listeners
 	// LiveCandidates last found there: what its first round trip probes.
 	sessionGuess *ttlcache.Cache[string, []string]
-	// lookups sends the index round trips of concurrent matches together.
-	lookups *redisx.Coalescer
+	// lookups sends the index round trips of concurrent matches together;
+	// writes does the same for concurrent registrations (an app starting
+	// registers many at once), apart so that they never delay a webhook.
+	lookups, writes *redisx.Coalescer
 }
 
 const (
@@ -60,7 +62,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 func NewStore(rdb redis.UniversalClient, keyspace string, opts ...Option) *Store {
 	s := &Store{rdb: rdb, ks: keyspace, log: slog.Default(), cache: ttlcache.New[string, *Listener](recordCacheCap, recordTTL),
 		sessionGuess: ttlcache.New[string, []string](recordCacheCap, time.Minute),
-		lookups:      redisx.NewCoalescer(rdb, lookupRunners)}
+		lookups:      redisx.NewCoalescer(rdb, lookupRunners), writes: redisx.NewCoalescer(rdb, lookupRunners)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -103,15 +105,17 @@ func (s *Store) Add(ctx context.Context, l *Listener) error {
 	// its record or session entry would never fire, or outlive its session.
 	var prevRec *redis.StringCmd
 	var writes []redis.Cmder
-	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	err = s.writes.Pipelined(ctx, func(p redis.Pipeliner) {
 		prevRec = p.Get(ctx, s.recKey(l.InstanceID, l.ID))
 		writes = []redis.Cmder{
 			p.Set(ctx, s.recKey(l.InstanceID, l.ID), rec, 0),
 			p.SAdd(ctx, s.sessKey(l.InstanceID, l.SessionID), l.ID),
 			p.SAdd(ctx, s.instKey(l.InstanceID), l.ID),
 		}
-		return nil
 	})
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("listener: add %s: %w", l.ID, err) // the commands' results are not ours to read
+	}
 	for _, c := range append(writes, prevRec) {
 		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
 			return fmt.Errorf("listener: add %s: %s: %w", l.ID, c.Args()[1], err)
@@ -130,7 +134,7 @@ func (s *Store) Add(ctx context.Context, l *Listener) error {
 		}
 	}
 	// The index entry and the dedup claim change in one step (one slot).
-	prev, err := claimScript.Run(ctx, s.rdb, []string{s.indexKey(l.InstanceID, l.Key), s.dedupKey(l.InstanceID, l.Key)},
+	prev, err := s.writes.Run(ctx, claimScript, []string{s.indexKey(l.InstanceID, l.Key), s.dedupKey(l.InstanceID, l.Key)},
 		l.ID, dedupField(l)).Text()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("listener: index %s: %w", l.ID, err)

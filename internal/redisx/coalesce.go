@@ -2,6 +2,7 @@ package redisx
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -92,4 +93,23 @@ func (c *Coalescer) run() {
 			close(cl.done)
 		}
 	}
+}
+
+// Run runs script in the next shared round trip, by its SHA; a server that
+// does not have it yet (NOSCRIPT: a restarted or new node) gets it sent in
+// full, on a round trip of its own.
+func (c *Coalescer) Run(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
+	var cmd *redis.Cmd
+	err := c.Pipelined(ctx, func(p redis.Pipeliner) { cmd = script.EvalSha(ctx, p, keys, args...) })
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		// Given up first: the command may still run (and cmd be set), its
+		// result is not ours.
+		failed := redis.NewCmd(ctx)
+		failed.SetErr(err)
+		return failed
+	}
+	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+		return script.Run(ctx, c.rdb, keys, args...)
+	}
+	return cmd
 }

@@ -74,3 +74,33 @@ func TestCoalescerHonoursContext(t *testing.T) {
 		t.Errorf("cancelled context: %v", err)
 	}
 }
+
+// A script runs by its SHA in a shared round trip, and is sent in full when
+// the server does not know it (flushed, as on a restarted node).
+func TestCoalescerRunsScripts(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			rdb, ks := b.Open(t)
+			ctx := context.Background()
+			c := redisx.NewCoalescer(rdb, 1)
+			incr := redis.NewScript(`return redis.call('INCRBY', KEYS[1], ARGV[1])`)
+			key := ks + "script"
+			for i, flush := range []bool{true, false} {
+				if flush {
+					if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				n, err := c.Run(ctx, incr, []string{key}, 2).Int()
+				if err != nil || n != 2*(i+1) {
+					t.Fatalf("run %d (flushed %v): %d, %v", i, flush, n, err)
+				}
+			}
+			cctx, cancel := context.WithCancel(ctx)
+			cancel()
+			if err := c.Run(cctx, incr, []string{key}, 1).Err(); !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled context: %v", err)
+			}
+		})
+	}
+}
