@@ -20,10 +20,6 @@ const TombstoneTTL = 24 * time.Hour
 // it the oldest go first, earlier than TombstoneTTL.
 const tombstonesPerShard = 1 << 16
 
-// checkRunners is how many Ended round trips may be in flight at once; more
-// concurrent checks wait for one and go out together.
-const checkRunners = 2
-
 // ErrExpired: the session has ended (expired, or deleted through the admin
 // API) and stays dead for TombstoneTTL. Errors that match it are an
 // *ExpiredError, which says when.
@@ -61,7 +57,7 @@ func (s *Store) Ended(ctx context.Context, instanceID, id string) (endedAt time.
 	shard := shardOf(id)
 	var exists *redis.IntCmd
 	var tomb, due *redis.FloatCmd
-	err = s.checks.Pipelined(ctx, func(p redis.Pipeliner) {
+	err = s.trips.Pipelined(ctx, func(p redis.Pipeliner) {
 		exists = p.Exists(ctx, s.Key(instanceID, id))
 		tomb = p.ZScore(ctx, s.tombKey(instanceID, shard), id)
 		due = p.ZScore(ctx, s.indexKey(instanceID, shard), id)

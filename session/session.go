@@ -121,10 +121,11 @@ type Store struct {
 	// (zero: never expires), so Touch on every SDK command and delivery
 	// costs no round trip. Keyed by instance NUL session.
 	known *ttlcache.Cache[string, time.Time]
-	// checks sends the Ended lookups of concurrent deliveries together:
-	// every attempt asks, and one round trip each was the worker's largest
-	// cost (a write and a read syscall per delivery on both sides).
-	checks *redisx.Coalescer
+	// trips sends the reads on every request's path (Get for each SDK
+	// command, Ended for each delivery attempt) of concurrent callers in
+	// shared round trips: one each was the worker's largest cost (a write
+	// and a read syscall per delivery, on both sides).
+	trips *redisx.Coalescer
 	// changes counts each session's recent forgets (a Create that moved
 	// its end, a sweep, a delete). A sighting read before a change must not
 	// be cached after it: Touch's read of the 7-day session an app's first
@@ -141,12 +142,16 @@ const (
 
 // NewStore returns a Store whose keys start with keyspace. defaultTTL applies
 // to sessions created implicitly (0 means DefaultTTL).
+// tripRunners is how many shared round trips (Store.trips) may be in flight
+// at once; more concurrent callers wait for one and go out together.
+const tripRunners = 2
+
 func NewStore(rdb redis.UniversalClient, keyspace string, defaultTTL time.Duration, opts ...Option) *Store {
 	if defaultTTL <= 0 {
 		defaultTTL = DefaultTTL
 	}
 	s := &Store{rdb: rdb, ks: keyspace, defaultTTL: defaultTTL, known: ttlcache.New[string, time.Time](knownMax, knownFor),
-		changes: ttlcache.New[string, uint64](knownMax, 6*knownFor), checks: redisx.NewCoalescer(rdb, checkRunners)}
+		changes: ttlcache.New[string, uint64](knownMax, 6*knownFor), trips: redisx.NewCoalescer(rdb, tripRunners)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -308,11 +313,13 @@ func (s *Store) Get(ctx context.Context, instanceID, id string) (*Session, error
 	key := s.Key(instanceID, id)
 	var raw *redis.StringCmd
 	var at *redis.Cmd
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	err := s.trips.Pipelined(ctx, func(p redis.Pipeliner) {
 		raw = p.Get(ctx, key)
 		at = p.Do(ctx, "PEXPIRETIME", key)
-		return nil
 	})
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return nil, fmt.Errorf("session: get %s: %w", id, err) // the commands' results are not ours to read
+	}
 	return decodeSession(instanceID, id, raw, at, err)
 }
 
