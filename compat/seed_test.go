@@ -19,12 +19,12 @@ import (
 type sdk struct {
 	Name                     string
 	Seed, State, Unsubscribe string
-	Sessions                 string // sessions_test.go
+	TTL, Sessions            string // ttl_test.go, sessions_test.go
 }
 
 var sdks = []sdk{
-	{Name: "neru", Seed: "seed-neru.mjs", State: "state-neru.mjs", Unsubscribe: "unsubscribe-neru.mjs", Sessions: "sessions-neru.mjs"},
-	{Name: "vcr", Seed: "seed-vcr.mjs", State: "state-vcr.mjs", Unsubscribe: "unsubscribe-vcr.mjs", Sessions: "sessions-vcr.mjs"},
+	{Name: "neru", Seed: "seed-neru.mjs", State: "state-neru.mjs", Unsubscribe: "unsubscribe-neru.mjs", TTL: "ttl-neru.mjs", Sessions: "sessions-neru.mjs"},
+	{Name: "vcr", Seed: "seed-vcr.mjs", State: "state-vcr.mjs", Unsubscribe: "unsubscribe-vcr.mjs", TTL: "ttl-vcr.mjs", Sessions: "sessions-vcr.mjs"},
 }
 
 const (

@@ -16,6 +16,8 @@ import (
 
 	"github.com/neru-dev/neru/internal/testenv"
 	"github.com/neru-dev/neru/sdk"
+	"github.com/neru-dev/neru/session"
+	"github.com/neru-dev/neru/state"
 )
 
 // createSession(ttl) lives ttl, whatever second of the minute the SDK's
@@ -181,4 +183,35 @@ func TestDeletedSessionInFlightToDLQ(t *testing.T) {
 	if tries != before {
 		t.Fatalf("the app got %d more attempts after the DLQ", tries-before)
 	}
+}
+
+// State ends with its session at one instant, from the app's view, also
+// when this gateway's sighting still says alive: another replica deleted
+// the session (its tombstone, then its record and state went). The SDK
+// endpoint lets the command in on its cached sighting, so the read itself
+// must notice that the state is gone because the session ended, and
+// answer 410 rather than the null of a key never written. The same holds
+// at the instant a session expires between the endpoint's check and the
+// read (state.TestReadAtTheSessionsEnd).
+func TestStateReadAfterAnotherReplicaEndedTheSession(t *testing.T) {
+	h := start(t)
+	ctx := context.Background()
+	s := h.sdk.NewSession()
+	h.announce(s.ID, 3600)
+	if err := s.State().Set(ctx, "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.sdkStateGet(s.ID, "k"); r.Status != http.StatusOK || string(r.Body) != `"\"v\""` {
+		t.Fatalf("state.get: %d %s", r.Status, r.Body) // and the sighting is cached
+	}
+	// The other replica: its own stores on the same Redis.
+	var other *session.Store
+	st := state.NewStore(h.p.Redis, h.p.Config.Keyspace, state.SessionTTLFunc(func(ctx context.Context, inst, id string) (time.Time, bool, error) {
+		return other.EnsureExpiry(ctx, inst, id)
+	}))
+	other = session.NewStore(h.p.Redis, h.p.Config.Keyspace, 0, session.WithState(st))
+	if err := other.Delete(ctx, "e2e", s.ID); err != nil {
+		t.Fatal(err)
+	}
+	expired410(t, "state.get after another replica deleted the session", h.sdkStateGet(s.ID, "k"), s.ID)
 }

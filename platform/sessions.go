@@ -23,9 +23,12 @@ func newSessions(rdb redis.UniversalClient, cfg Config, instances *instance.Stor
 	var sessions *session.Store
 	// The state store asks the session store when a session ends; the
 	// session store asks the state store to move or drop a session's state.
+	// A read that finds a session without state asks whether it ended.
 	st := state.NewStore(rdb, cfg.Keyspace, state.SessionTTLFunc(func(ctx context.Context, inst, id string) (time.Time, bool, error) {
 		return sessions.EnsureExpiry(ctx, inst, id)
-	}))
+	}), state.WithSessionEnds(state.SessionEndsFunc(func(ctx context.Context, inst, id string) (time.Time, bool, error) {
+		return sessions.Ended(ctx, inst, id)
+	})))
 	sessions = session.NewStore(rdb, cfg.Keyspace, cfg.SessionTTL,
 		session.WithPolicies(instancePolicies(instances)),
 		session.WithRemover("listeners", listeners),

@@ -104,8 +104,16 @@
 // record, so no use in between can create the session again; the sweep
 // replaces the index entry by the tombstone in one script after the
 // cleanup. Between the record's expiry and the sweep, the due index entry
-// itself says the session ended. A live record always wins over a
-// tombstone. Each tombstone write also sweeps its set: entries older than
+// itself says the session ended. So an entry must never end later than
+// its record, or the expired session would look as if it had never
+// existed, and its next use would create it afresh without its state: an
+// implicit creation only adds a missing entry (it can lose its SET NX to
+// a session_created with an earlier end, which the SDK's first state.set
+// races) and, once its record is in, pulls a racing one in (ZADD LT);
+// Create sets the entry to its end; the sweep moves a live session's
+// entry only if it did not change meanwhile. Entries may lag behind
+// their record, which the sweep catches up. A live record always wins
+// over a tombstone. Each tombstone write also sweeps its set: entries older than
 // TombstoneTTL go, the set keeps at most 65,536 entries (about a million
 // per instance, some 80 bytes each; past that the oldest go early), and the
 // set expires TombstoneTTL after its newest entry. The global session never
@@ -125,6 +133,16 @@
 // later (ExtendSession), so it never ends before its session; moved the
 // other way round, the keys no write had touched yet would expire at the
 // old end under a live session.
+//
+// The SDK endpoint lets a command in when the session is alive (Touch,
+// often from a sighting cached for a few seconds), and the command runs
+// a moment later, maybe past the end, or after another replica deleted
+// the session. So a read in a session namespace also looks, in the same
+// transaction, whether the session still has state; if it has none and
+// the session has ended (Ended), the read answers session_expired rather
+// than the empty reply of a key never written. A write that ran past the
+// end stored nothing (its keys expired at once) and answers the same.
+// Either the app sees the session alive with its state, or 410.
 //
 // # The session cap
 //

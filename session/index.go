@@ -35,15 +35,22 @@ func (s *Store) recentKey(inst, id string) string {
 	return s.ks + "dl:{" + inst + ":" + KeyPart(id) + "}"
 }
 
-// index records a session's expiry in its instance's index. mode "GT" only
-// moves an entry later (or adds it); "" sets it.
+// index records a session's expiry in its instance's index. mode "GT"
+// only moves an entry later, "LT" only earlier (both add a missing one),
+// "NX" only adds a missing one; "" sets it.
 func (s *Store) index(ctx context.Context, instanceID, id string, exp time.Time, mode string) error {
 	z := redis.Z{Score: float64(exp.UnixMilli()), Member: id}
+	key := s.indexKey(instanceID, shardOf(id))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		if mode == "GT" {
-			p.ZAddGT(ctx, s.indexKey(instanceID, shardOf(id)), z)
-		} else {
-			p.ZAdd(ctx, s.indexKey(instanceID, shardOf(id)), z)
+		switch mode {
+		case "GT":
+			p.ZAddGT(ctx, key, z)
+		case "LT":
+			p.ZAddLT(ctx, key, z)
+		case "NX":
+			p.ZAddNX(ctx, key, z)
+		default:
+			p.ZAdd(ctx, key, z)
 		}
 		p.SAdd(ctx, s.instancesKey(), instanceID)
 		return nil
@@ -203,6 +210,16 @@ end
 return 0
 `)
 
+// moveScript sets index entry ARGV[1] of KEYS[1] to ARGV[3] only if its
+// score is still ARGV[2].
+var moveScript = redis.NewScript(`
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) == tonumber(ARGV[2]) then
+  return redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[1])
+end
+return 0
+`)
+
 // sweepBatch bounds the entries one sweep reads from one index set at once.
 const sweepBatch = 256
 
@@ -297,8 +314,11 @@ func (s *Store) sweepShard(ctx context.Context, instanceID string, shard int, no
 			switch {
 			case at > 0:
 				// Alive: the index is behind a sliding extension or a
-				// re-creation. Move the entry to the record's expiry.
-				err = s.rdb.ZAddXX(ctx, key, redis.Z{Score: float64(at), Member: id}).Err()
+				// re-creation. Move the entry to the record's expiry,
+				// unless it changed since it was read: a session_created
+				// meanwhile may have moved both earlier, and the entry
+				// must never end after the record (see put).
+				err = moveScript.Run(ctx, s.rdb, []string{key}, id, score, at).Err()
 			case at == -1:
 				// A record without expiry is the global session's; it
 				// does not belong in the index.

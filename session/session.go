@@ -248,7 +248,9 @@ func (s *Store) put(ctx context.Context, instanceID, id string, ttl time.Duratio
 			ttl = pol.Idle
 		}
 	}
-	exp := now.Add(ttl)
+	// Whole milliseconds, as Redis keeps it: a sighting cached with the
+	// nanoseconds would outlive the record by up to a millisecond.
+	exp := now.Add(ttl).Truncate(time.Millisecond)
 	if pol.MaxSessions > 0 {
 		// Counted only for a session that is new: the cap never gets in the
 		// way of sessions that exist.
@@ -267,9 +269,19 @@ func (s *Store) put(ctx context.Context, instanceID, id string, ttl time.Duratio
 		}
 	}
 	// Index first, record last: a crash in between leaves an index entry
-	// that the sweep drops, never a session the sweep misses. GT: an
-	// existing session's later expiry is not pulled in.
-	if err := s.index(ctx, instanceID, id, exp, "GT"); err != nil {
+	// that the sweep drops, never a session the sweep misses. The entry
+	// must never end later than the record: Ended reads a due entry
+	// without a record as "ended", and an entry still in the future as
+	// "never existed", which Ensure would create afresh (with its state
+	// gone). So an implicit creation only adds a missing entry (NX): it
+	// may lose the SET below to a session_created whose end is earlier
+	// (the SDK's first state.set races it), and it does not move the end
+	// of a session that exists either. Create sets the end it asks for.
+	mode := "NX"
+	if reset {
+		mode = ""
+	}
+	if err := s.index(ctx, instanceID, id, exp, mode); err != nil {
 		return nil, err
 	}
 	// PXAT, not PX: the record ends exactly where the index says.
@@ -282,8 +294,15 @@ func (s *Store) put(ctx context.Context, instanceID, id string, ttl time.Duratio
 		return nil, fmt.Errorf("session: create %s: %w", id, err)
 	}
 	if created {
+		if !reset {
+			// A concurrent implicit creation's NX entry may be a little
+			// later than the record that won: pull it in (LT), never out.
+			if err := s.index(ctx, instanceID, id, exp, "LT"); err != nil {
+				return nil, err
+			}
+		}
 		s.rememberSince(instanceID, id, exp, epoch)
-		return &Session{ID: id, InstanceID: instanceID, CreatedAt: now.UTC(), ExpiresAt: exp.UTC().Truncate(time.Millisecond)}, nil
+		return &Session{ID: id, InstanceID: instanceID, CreatedAt: now.UTC(), ExpiresAt: exp.UTC()}, nil
 	}
 	// It exists (or was created meanwhile by someone else).
 	if reset {

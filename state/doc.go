@@ -68,7 +68,18 @@
 // it cannot branch on the key's current TTL, and the rules above need that. The
 // script touches only keys under one hash tag, so it works in Cluster. A failed
 // write (WRONGTYPE, for example) returns before the script changes anything.
-// Reads, and writes outside session namespaces, are a single plain command.
+// A write whose script ran past the session's end (alive when its end was
+// read, ended on the way) stored nothing and fails with session.ErrExpired.
+//
+// A read in a session namespace runs in one MULTI with EXISTS on the
+// registry, so both see one instant (and the read keeps the reply types of
+// a plain command). The registry exists whenever the session has state.
+// When it does not, and a [SessionEnds] is configured, the store asks,
+// after the read, whether the session has ended; if so the read fails with
+// session.ErrExpired instead of answering null: the state was there and
+// expired, or was deleted, after the gateway let the command in. Reads of
+// existing state never ask. Reads and writes outside session namespaces
+// are a single plain command.
 //
 // # How the gateway uses it
 //
@@ -87,7 +98,9 @@
 // any id session.ValidateID accepts (up to 1,024 bytes; the namespace limit
 // does not apply to it); anything else is [ErrBadArgs]. A write in a session
 // that has ended fails with session.ErrExpired (the SDK endpoint answers
-// 410), and nothing is written.
+// 410), and nothing is written. Its [SessionEnds] is the session store's
+// Ended, which never creates a session: a read in an ended session fails
+// the same way, even when the endpoint let it in just before the end.
 //
 // [Store.ExtendSession] is [Store.ExpireSession] for an end that only moves
 // later (PEXPIREAT GT): the session store calls it before it extends a

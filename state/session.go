@@ -111,7 +111,49 @@ func (s *Store) sessionWrite(ctx context.Context, instanceID string, c call) (*r
 		return nil, fmt.Errorf("state: expiry of session %q: %w", c.session, err)
 	}
 	argv := append([]any{unixMilli(at, ok), c.op}, c.args...)
-	return writeScript.Run(ctx, s.rdb, []string{c.key, c.reg}, argv...), nil
+	res := writeScript.Run(ctx, s.rdb, []string{c.key, c.reg}, argv...)
+	// The script may have run after the session's end, although the
+	// session was alive when at was read: then its write expired at once
+	// (PEXPIREAT in the past), and answering its reply would tell the app
+	// it stored something. The session has ended by now anyway.
+	if ok && !at.After(time.Now()) {
+		return nil, &session.ExpiredError{ID: c.session, At: at}
+	}
+	return res, nil
+}
+
+// sessionRead runs c, a read in a session namespace, in one transaction
+// with a look at the session's registry, so the two see one instant. The
+// registry exists as long as the session has any state, and ends with it.
+// Without it the session has no state at that instant: it never had any,
+// or it had and has ended (its keys all expired at once, or a delete took
+// them). Only then is the session asked, after the read, whether it has
+// ended: the session may well have been alive when the command was let
+// in and ended before the read ran, and the app must not mistake the
+// vanished state for state it never wrote. A read of existing state costs
+// the one round trip it always did.
+func (s *Store) sessionRead(ctx context.Context, instanceID string, c call) (*redis.Cmd, error) {
+	var has *redis.IntCmd
+	var res *redis.Cmd
+	// The error is also each command's; a failed read (WRONGTYPE) is res's.
+	_, _ = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		has = p.Exists(ctx, c.reg)
+		res = p.Do(ctx, append([]any{c.op, c.key}, c.args...)...)
+		return nil
+	})
+	if err := has.Err(); err != nil {
+		return nil, fmt.Errorf("state: %s in session %q: %w", c.op, c.session, err)
+	}
+	if has.Val() == 0 && s.ends != nil {
+		at, ended, err := s.ends.Ended(ctx, instanceID, c.session)
+		if err != nil {
+			return nil, fmt.Errorf("state: has session %q ended: %w", c.session, err)
+		}
+		if ended {
+			return nil, &session.ExpiredError{ID: c.session, At: at}
+		}
+	}
+	return res, nil
 }
 
 // DeleteSession deletes all state of a session, and its registry, in one step.

@@ -46,25 +46,54 @@ func (f SessionTTLFunc) ExpiresAt(ctx context.Context, instanceID, sessionID str
 	return f(ctx, instanceID, sessionID)
 }
 
+// SessionEnds tells a read in a session namespace that found the session
+// without state whether the session has ended (session.Store.Ended): then
+// the read answers session.ErrExpired instead of an empty reply. It must
+// not create the session, and must be safe for concurrent use.
+type SessionEnds interface {
+	Ended(ctx context.Context, instanceID, sessionID string) (endedAt time.Time, ended bool, err error)
+}
+
+// SessionEndsFunc adapts a function to [SessionEnds].
+type SessionEndsFunc func(ctx context.Context, instanceID, sessionID string) (time.Time, bool, error)
+
+// Ended calls f.
+func (f SessionEndsFunc) Ended(ctx context.Context, instanceID, sessionID string) (time.Time, bool, error) {
+	return f(ctx, instanceID, sessionID)
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithSessionEnds makes reads in a session that has ended fail with
+// session.ErrExpired (see "Session expiry" in the package doc). Without
+// it such a read answers as Redis does: empty.
+func WithSessionEnds(e SessionEnds) Option { return func(s *Store) { s.ends = e } }
+
 // Store runs state commands against Redis. It is safe for concurrent use.
 type Store struct {
 	rdb      redis.UniversalClient
 	prefix   string // <keyspace>st:
 	sessions SessionTTL
+	ends     SessionEnds // nil: reads do not check
 }
 
 // NewStore returns a Store that keeps its keys under keyspace+"st:". The
 // keyspace must not contain '{' or '}', because Redis Cluster would take the
 // hash tag from it and put every tenant in one slot. NewStore panics if it does,
 // or if sessions is nil: both are wiring mistakes.
-func NewStore(rdb redis.UniversalClient, keyspace string, sessions SessionTTL) *Store {
+func NewStore(rdb redis.UniversalClient, keyspace string, sessions SessionTTL, opts ...Option) *Store {
 	if strings.ContainsAny(keyspace, "{}") {
 		panic(fmt.Sprintf("state: keyspace %q contains a hash-tag brace", keyspace))
 	}
 	if sessions == nil {
 		panic("state: NewStore needs a SessionTTL")
 	}
-	return &Store{rdb: rdb, prefix: keyspace + "st:", sessions: sessions}
+	s := &Store{rdb: rdb, prefix: keyspace + "st:", sessions: sessions}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Exec runs one command for tenant t and returns the exact JSON reply body.
@@ -77,13 +106,16 @@ func (s *Store) Exec(ctx context.Context, t Tenant, cmd Command) (json.RawMessag
 		return nil, err
 	}
 	var res *redis.Cmd
-	if c.session != "" && c.spec.write {
+	switch {
+	case c.session != "" && c.spec.write:
 		res, err = s.sessionWrite(ctx, t.InstanceID, c)
-		if err != nil {
-			return nil, err
-		}
-	} else {
+	case c.session != "":
+		res, err = s.sessionRead(ctx, t.InstanceID, c)
+	default:
 		res = s.rdb.Do(ctx, append([]any{c.op, c.key}, c.args...)...)
+	}
+	if err != nil {
+		return nil, err
 	}
 	reply, err := res.Result()
 	if errors.Is(err, redis.Nil) {

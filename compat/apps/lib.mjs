@@ -166,6 +166,49 @@ function refusal(e) {
     return { message: String(e && e.message), status: r && r.status, data: r && r.data };
 }
 
+// sessionTTL is the TTL scenario of ttl-*.mjs: createSession(args.ttl), a
+// state.set, then state.get every 50 ms until it throws. It reports
+// "created" (session id, the SDK clock at createSession), then "expired"
+// with the real time (performance.now, which clock.cjs leaves alone) from
+// createSession to the first refusal and its real Unix time, and what the
+// refusal looked like; then
+// "listenAfterExpiry" with what a listener registration in the ended
+// session did. Gives up after args.limitMs.
+export async function sessionTTL({ create, state, listen }) {
+    if (globalThis.compatClockStart) globalThis.compatClockStart();
+    const t0 = performance.now();
+    const sdkClock = new Date().toISOString();
+    const session = create(args.ttl);
+    report("created", { session: session.id, sdkClock });
+    const st = state(session);
+    await st.set("k", "v");
+    for (;;) {
+        let got;
+        try {
+            got = await st.get("k");
+        } catch (e) {
+            const now = performance.now();
+            report("expired", { session: session.id, sdkClock, elapsedMs: now - t0, atUnixMs: performance.timeOrigin + now, ...refusal(e) });
+            break;
+        }
+        if (got !== "v") {
+            report("error", { route: "state.get", error: `state.get returned ${JSON.stringify(got)} ${performance.now() - t0} ms after createSession, before the session refused it; want "v"` });
+            return;
+        }
+        if (performance.now() - t0 > args.limitMs) {
+            report("error", { route: "state.get", error: `the session still answered after ${args.limitMs} ms` });
+            return;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    try {
+        const id = await listen(session);
+        report("listenAfterExpiry", { threw: false, id });
+    } catch (e) {
+        report("listenAfterExpiry", { threw: true, ...refusal(e) });
+    }
+}
+
 // sessionsScenario is the flow of sessions-*.mjs, with sdk saying how the
 // SDK spells each call.
 //
