@@ -84,6 +84,11 @@ func NewPublisher(nc *nats.Conn, log *slog.Logger) (*Publisher, error) {
 		return nil, err
 	}
 	p.sub = sub
+	// Until the server has the subscription, a watcher's announcement
+	// passes this publisher by and it stays silent for WatchEvery: a worker
+	// started just before `neru simulate` would not show the delivery.
+	// Best effort: while disconnected, the subscription is sent on connect.
+	_ = nc.FlushTimeout(2 * time.Second)
 	return p, nil
 }
 
@@ -142,7 +147,7 @@ const buffered = 1024
 
 // Watch delivers the events f selects to fn until ctx ends. It calls ready
 // (if not nil) once it is subscribed and at least one publisher has heard
-// of it (or after a second without an answer), so events from then on
+// of it (or after 5 s without an answer), so events from then on
 // reach it. fn runs on one goroutine; while it is slow, events beyond a
 // buffer are dropped rather than held.
 func (w *Watcher) Watch(ctx context.Context, f Filter, ready func(), fn func(Event)) error {
@@ -158,8 +163,11 @@ func (w *Watcher) Watch(ctx context.Context, f Filter, ready func(), fn func(Eve
 	defer func() { _ = sub.Unsubscribe() }()
 	_ = sub.SetPendingLimits(buffered, 64<<20)
 	// The first announcement is a request: its first answer says a
-	// publisher now sends; the others hear it at the same time.
-	rctx, cancel := context.WithTimeout(ctx, time.Second)
+	// publisher now sends; the others hear it at the same time. With no
+	// publisher at all the server says so at once (no responders), so the
+	// timeout only runs out on a publisher too busy to answer: waiting for
+	// it, rather than saying ready early, keeps the next events visible.
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	_, err = w.nc.RequestWithContext(rctx, watchSubject, nil)
 	cancel()
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrNoResponders) {

@@ -34,9 +34,9 @@ func Watch(ctx context.Context, gateway, token string) (*Watching, error) {
 	case err := <-failed:
 		cancel()
 		return nil, err
-	case <-time.After(5 * time.Second):
+	case <-time.After(10 * time.Second):
 		cancel()
-		return nil, fmt.Errorf("the live stream did not open within 5s")
+		return nil, fmt.Errorf("the live stream did not open within 10s")
 	}
 }
 
