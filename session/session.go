@@ -140,12 +140,12 @@ const (
 	knownMax = 1 << 16         // sightings kept at most
 )
 
-// NewStore returns a Store whose keys start with keyspace. defaultTTL applies
-// to sessions created implicitly (0 means DefaultTTL).
 // tripRunners is how many shared round trips (Store.trips) may be in flight
 // at once; more concurrent callers wait for one and go out together.
 const tripRunners = 2
 
+// NewStore returns a Store whose keys start with keyspace. defaultTTL applies
+// to sessions created implicitly (0 means DefaultTTL).
 func NewStore(rdb redis.UniversalClient, keyspace string, defaultTTL time.Duration, opts ...Option) *Store {
 	if defaultTTL <= 0 {
 		defaultTTL = DefaultTTL
