@@ -13,6 +13,7 @@ import (
 
 	"github.com/neru-dev/neru/cmd/neru/fakevonage"
 	"github.com/neru-dev/neru/cmd/neru/simulate"
+	"github.com/neru-dev/neru/internal/proctest"
 )
 
 // sdk is one of the two SDKs and its apps.
@@ -47,7 +48,7 @@ func TestSeedScenario(t *testing.T) {
 }
 
 func seedScenario(t *testing.T, s sdk) {
-	port := freePort(t)
+	port := proctest.FreePort(t)
 	e := start(t, options{AppPort: port, OnPort3001: true})
 	mark := "compat-seed-" + s.Name
 	app := startApp(t, s.Seed, port, e.appEnv(port, map[string]any{"mark": mark}))

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/neru-dev/neru/cmd/neru/simulate"
+	"github.com/neru-dev/neru/internal/proctest"
 )
 
 // TestSessionsThroughSDKs runs apps/sessions-*.mjs (see lib.mjs
@@ -31,7 +32,7 @@ func TestSessionsThroughSDKs(t *testing.T) {
 	longID += strings.Repeat("x", 1000-len(longID))
 	for _, s := range sdks {
 		t.Run(s.Name, func(t *testing.T) {
-			port := freePort(t)
+			port := proctest.FreePort(t)
 			e := start(t, options{AppPort: port, OnPort3001: true})
 			app := startApp(t, s.Sessions, port, e.appEnv(port, map[string]any{
 				"longId": longID, "fromLong": fromLong, "to": ourNumber,

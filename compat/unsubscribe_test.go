@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/neru-dev/neru/cmd/neru/simulate"
+	"github.com/neru-dev/neru/internal/proctest"
 )
 
 // TestUnsubscribeStopsDelivery: after an app unsubscribes a listener
@@ -20,7 +21,7 @@ func TestUnsubscribeStopsDelivery(t *testing.T) {
 	for _, s := range sdks {
 		t.Run(s.Name, func(t *testing.T) {
 			const fromA, fromB = "447700900011", "447700900022"
-			port := freePort(t)
+			port := proctest.FreePort(t)
 			e := start(t, options{AppPort: port, OnPort3001: true})
 			app := startApp(t, s.Unsubscribe, port, e.appEnv(port, map[string]any{"fromA": fromA, "fromB": fromB, "to": ourNumber}))
 			ready := app.MustAwait("ready", nil, stepTimeout, "*")
