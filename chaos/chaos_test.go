@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/neru-dev/neru/internal/proctest"
 )
 
 const (
@@ -87,7 +89,7 @@ func TestChaos(t *testing.T) {
 func runScenario(t *testing.T, sc scenario) {
 	a := newApp(t, sc.failRate)
 	r := startRig(t, a.URL())
-	registerSessions(t, r.createInstance(t, a.URL()), sessions)
+	proctest.RegisterSessions(t, r.createInstance(t, a.URL()), sessions, ourNumber)
 	p := newProvider(r)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
@@ -98,7 +100,7 @@ func runScenario(t *testing.T, sc scenario) {
 	for i := range sessions {
 		wg.Go(func() {
 			for seq := range perSession {
-				if err := p.Post(ctx, 0, "", inboundSMS(sender(i), seq, uuid.NewString())); err != nil {
+				if err := p.Post(ctx, 0, "", inboundSMS(proctest.Customer(i), seq, uuid.NewString())); err != nil {
 					errs <- fmt.Errorf("session %d seq %d: %w", i, seq, err)
 					return
 				}

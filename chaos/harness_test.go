@@ -2,7 +2,6 @@ package chaos_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -115,22 +114,6 @@ func (r *rig) deadLetters(t *testing.T) int {
 	}
 	r.admin(t, http.MethodGet, "/instances/"+instanceID+"/dlq?limit=1000", nil, &page)
 	return len(page.Deliveries)
-}
-
-// sender is the phone number of session i's customer.
-func sender(i int) string { return fmt.Sprintf("4477009%05d", i+1) }
-
-// registerSessions opens n sessions through the SDK, each listening for SMS
-// from its own sender.
-func registerSessions(t *testing.T, c *sdk.Client, n int) {
-	t.Helper()
-	ctx := context.Background()
-	for i := range n {
-		s := c.NewSession()
-		if _, err := s.OnMessage(ctx, "/onMessage", sdk.Contact{Type: "sms", Number: sender(i)}, sdk.Contact{Type: "sms", Number: ourNumber}); err != nil {
-			t.Fatalf("register listener of session %d: %v", i, err)
-		}
-	}
 }
 
 // newProvider posts to the platform's inbound-SMS webhook.

@@ -33,10 +33,10 @@ func TestClusterSurvivesNodeLoss(t *testing.T) {
 		proctest.WaitHTTP(t, g.Proc, g.URL+"/readyz", 90*time.Second)
 	}
 	for _, w := range workers {
-		waitLog(t, w, `"worker running"`, 90*time.Second)
+		proctest.WaitLog(t, w, `"worker running"`, 90*time.Second)
 	}
 	c := createInstance(t, gws[0], a.srv.URL)
-	ids := registerSessions(t, c, sessions)
+	ids := proctest.RegisterSessions(t, c, sessions, ourNumber)
 	p := newProvider(gws...)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
@@ -47,7 +47,7 @@ func TestClusterSurvivesNodeLoss(t *testing.T) {
 	for i := range sessions {
 		wg.Go(func() {
 			for seq := range perSession {
-				if err := p.Post(ctx, i+seq, fmt.Sprintf("%d/%d", i, seq), inboundSMS(sender(i), seq, uuid.NewString())); err != nil {
+				if err := p.Post(ctx, i+seq, fmt.Sprintf("%d/%d", i, seq), inboundSMS(proctest.Customer(i), seq, uuid.NewString())); err != nil {
 					errs <- fmt.Errorf("session %d seq %d: %w", i, seq, err)
 					return
 				}

@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -13,11 +12,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/neru-dev/neru/internal/proctest"
 	"github.com/neru-dev/neru/sdk"
@@ -71,22 +68,6 @@ func startWorker(t *testing.T, name string, env []string) *proctest.Proc {
 	t.Helper()
 	return proctest.Start(t, name, proctest.Binary(t, "github.com/neru-dev/neru/cmd/worker"),
 		append(env, "NERU_WORKER_ID="+name, "NERU_OPS_ADDR="+proctest.Addr(proctest.FreePort(t))))
-}
-
-// waitLog polls a process's output until it contains s (a worker has no
-// HTTP listener to probe yet).
-func waitLog(t *testing.T, p *proctest.Proc, s string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !strings.Contains(p.Logs(), s) {
-		if exited, err := p.Exited(); exited {
-			t.Fatalf("%s exited (%v) before logging %q:\n%s", p.Name, err, s, p.Logs())
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not log %q within %s:\n%s", p.Name, s, timeout, p.Logs())
-		}
-		time.Sleep(20 * time.Millisecond) // polling a process that is starting
-	}
 }
 
 // app is the instance's app on loopback: it answers every delivery 200 and
@@ -173,25 +154,6 @@ func createInstance(t *testing.T, g *gateway, baseURL string) *sdk.Client {
 		Endpoint: g.CommandURL, InstanceID: instanceID, ApplicationID: appID,
 		PrivateKey: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv})),
 	})
-}
-
-// sender is the phone number of session i's customer.
-func sender(i int) string { return fmt.Sprintf("4477009%05d", i+1) }
-
-// registerSessions opens n sessions, each listening for SMS from its own
-// sender, and returns their ids.
-func registerSessions(t *testing.T, c *sdk.Client, n int) []string {
-	t.Helper()
-	ids := make([]string, n)
-	ctx := context.Background()
-	for i := range ids {
-		s := c.NewSession()
-		if _, err := s.OnMessage(ctx, "/onMessage", sdk.Contact{Type: "sms", Number: sender(i)}, sdk.Contact{Type: "sms", Number: ourNumber}); err != nil {
-			t.Fatalf("register listener of session %d: %v", i, err)
-		}
-		ids[i] = s.ID
-	}
-	return ids
 }
 
 // provider posts to every gateway's inbound-SMS webhook and keeps what

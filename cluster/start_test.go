@@ -20,19 +20,19 @@ func TestProcessesWaitForTheirServers(t *testing.T) {
 	env := []string{"NERU_REDIS_URL=" + r.URL, "NERU_NATS_URL=" + n.ClientURL, "NERU_ADMIN_TOKEN=" + adminToken}
 	g := startGateway(t, "gateway", env)
 	w := startWorker(t, "worker", env)
-	waitLog(t, g.Proc, `"waiting for redis"`, 30*time.Second)
-	waitLog(t, w, `"waiting for redis"`, 30*time.Second)
+	proctest.WaitLog(t, g.Proc, `"waiting for redis"`, 30*time.Second)
+	proctest.WaitLog(t, w, `"waiting for redis"`, 30*time.Second)
 
 	r.Restart(t)
-	waitLog(t, g.Proc, `"waiting for nats"`, 30*time.Second)
-	waitLog(t, w, `"waiting for nats"`, 30*time.Second)
+	proctest.WaitLog(t, g.Proc, `"waiting for nats"`, 30*time.Second)
+	proctest.WaitLog(t, w, `"waiting for nats"`, 30*time.Second)
 	if exited, err := g.Exited(); exited {
 		t.Fatalf("the gateway exited while NATS was down (%v)", err)
 	}
 
 	n.Restart(t)
 	proctest.WaitHTTP(t, g.Proc, g.URL+"/readyz", 30*time.Second)
-	waitLog(t, w, `"worker running"`, 30*time.Second)
+	proctest.WaitLog(t, w, `"worker running"`, 30*time.Second)
 }
 
 // NERU_PARTITIONS is recorded with the stream by the first process; one

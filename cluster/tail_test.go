@@ -27,7 +27,7 @@ func TestTailAcrossProcesses(t *testing.T) {
 	g := startGateway(t, "gateway", env)
 	w := startWorker(t, "worker", env)
 	proctest.WaitHTTP(t, g.Proc, g.URL+"/readyz", 60*time.Second)
-	waitLog(t, w, `"worker running"`, 60*time.Second)
+	proctest.WaitLog(t, w, `"worker running"`, 60*time.Second)
 
 	var calls atomic.Int32
 	app := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
@@ -38,14 +38,14 @@ func TestTailAcrossProcesses(t *testing.T) {
 	t.Cleanup(app.Close)
 	c := createInstance(t, g, app.URL)
 	s := c.NewSession()
-	if _, err := s.OnMessage(context.Background(), "/onMessage", sdk.Contact{Type: "sms", Number: sender(0)}, sdk.Contact{Type: "sms", Number: ourNumber}); err != nil {
+	if _, err := s.OnMessage(context.Background(), "/onMessage", sdk.Contact{Type: "sms", Number: proctest.Customer(0)}, sdk.Contact{Type: "sms", Number: ourNumber}); err != nil {
 		t.Fatal(err)
 	}
 
 	tail := proctest.Start(t, "neru tail", proctest.Binary(t, "github.com/neru-dev/neru/cmd/neru"),
 		[]string{"NERU_ADMIN_TOKEN=" + adminToken}, "tail", "--gateway", g.URL, "--instance", instanceID)
-	waitLog(t, tail, "neru tail: watching", 30*time.Second)
-	if err := newProvider(g).Post(context.Background(), 0, "0/1", inboundSMS(sender(0), 1, uuid.NewString())); err != nil {
+	proctest.WaitLog(t, tail, "neru tail: watching", 30*time.Second)
+	if err := newProvider(g).Post(context.Background(), 0, "0/1", inboundSMS(proctest.Customer(0), 1, uuid.NewString())); err != nil {
 		t.Fatal(err)
 	}
 	for _, re := range []*regexp.Regexp{

@@ -53,36 +53,8 @@ func startPlatform(t *testing.T, env []string) *platform {
 	p.worker = proctest.Start(t, "worker", proctest.Binary(t, "github.com/neru-dev/neru/cmd/worker"),
 		append(env, "NERU_WORKER_ID=worker-1"))
 	proctest.WaitHTTP(t, p.gateway, p.URL+"/readyz", 60*time.Second)
-	waitLog(t, p.worker, `"worker running"`, 60*time.Second)
+	proctest.WaitLog(t, p.worker, `"worker running"`, 60*time.Second)
 	return p
-}
-
-// waitLog polls a process's output until it contains s (the worker has no
-// HTTP listener to probe).
-func waitLog(t *testing.T, p *proctest.Proc, s string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !strings.Contains(p.Logs(), s) {
-		if exited, err := p.Exited(); exited {
-			t.Fatalf("%s exited (%v) before logging %q:\n%s", p.Name, err, s, p.Logs())
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not log %q within %s:\n%s", p.Name, s, timeout, p.Logs())
-		}
-		time.Sleep(20 * time.Millisecond) // polling a process's output
-	}
-}
-
-// eventually polls cond every 20 ms until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition
-	}
 }
 
 // appKey is the instance's Vonage application key pair, the private half

@@ -15,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/neru-dev/neru/internal/proctest"
+	"github.com/neru-dev/neru/internal/testenv"
 	"github.com/neru-dev/neru/sdk"
 )
 
@@ -97,7 +98,7 @@ func TestSignedWebhooksAndSignedDeliveries(t *testing.T) {
 	}
 	// One session's deliveries arrive in order, so once the last accepted
 	// one is in, any refused webhook that had been published would be too.
-	eventually(t, 30*time.Second, func() bool { return len(a.requests()) >= 2 }, "both signed webhooks delivered")
+	testenv.Eventually(t, 30*time.Second, func() bool { return len(a.requests()) >= 2 }, "both signed webhooks delivered")
 	got := a.requests()
 	if len(got) != 2 || !strings.Contains(string(got[0].body), "signed-previous") || !strings.Contains(string(got[1].body), "signed-current") {
 		for _, r := range got {
@@ -213,7 +214,7 @@ func TestDeliveryToLoopbackWithoutAppNetworksIsDead(t *testing.T) {
 	var page struct {
 		Deliveries []dead `json:"deliveries"`
 	}
-	eventually(t, 30*time.Second, func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		return p.admin(t, http.MethodGet, "/instances/"+instanceID+"/dlq", nil, &page) == http.StatusOK && len(page.Deliveries) > 0
 	}, "the delivery in the DLQ")
 	d := page.Deliveries[0]

@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -289,6 +290,16 @@ func WaitTCP(t testing.TB, p *Proc, addr string, timeout time.Duration) {
 		return true
 	}); err != nil {
 		t.Fatalf("proctest: %s not listening on %s: %v", p.Name, addr, err)
+	}
+}
+
+// WaitLog polls p's output until it contains s (for a process with nothing
+// to probe, such as a worker without its ops listener), failing the test if
+// p exits or timeout passes first.
+func WaitLog(t testing.TB, p *Proc, s string, timeout time.Duration) {
+	t.Helper()
+	if err := waitFor(p, timeout, func() bool { return strings.Contains(p.Logs(), s) }); err != nil {
+		t.Fatalf("proctest: %s did not log %q: %v", p.Name, s, err)
 	}
 }
 
