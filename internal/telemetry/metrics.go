@@ -232,68 +232,60 @@ func statusText(code int) string {
 	return strconv.Itoa(code)
 }
 
-// children pre-resolves a counter vector's label children: WithLabelValues
-// hashes the values and allocates their slice on every call, so each
-// combination is resolved once and kept, and a hot-path increment is a map
-// read under a read lock. The label sets are bounded (see the package doc),
-// so the map is.
+// resolved keeps a metric vector's label children once resolved:
+// WithLabelValues hashes the values and allocates their slice on every
+// call, so each combination is resolved once and kept, and a hot-path
+// increment is a map read under a read lock. The label sets are bounded
+// (see the package doc), so the map is.
+type resolved[K comparable, V any] struct {
+	resolve func(K) V
+	mu      sync.RWMutex
+	m       map[K]V
+}
+
+func (r *resolved[K, V]) get(k K) V {
+	r.mu.RLock()
+	x, ok := r.m[k]
+	r.mu.RUnlock()
+	if ok {
+		return x
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if x, ok := r.m[k]; ok {
+		return x
+	}
+	x = r.resolve(k)
+	r.m[k] = x
+	return x
+}
+
+// children is a counter vector of up to 3 labels, its children resolved once.
 type children struct {
-	vec *prometheus.CounterVec
-	n   int // labels in use: the key holds up to 3
-	mu  sync.RWMutex
-	m   map[[3]string]prometheus.Counter
+	resolved[[3]string, prometheus.Counter]
 }
 
 func newChildren(reg *prometheus.Registry, o prometheus.CounterOpts, labels ...string) *children {
-	c := &children{vec: prometheus.NewCounterVec(o, labels), n: len(labels), m: map[[3]string]prometheus.Counter{}}
-	reg.MustRegister(c.vec)
-	return c
+	vec := prometheus.NewCounterVec(o, labels)
+	reg.MustRegister(vec)
+	n := len(labels) // the key holds up to 3; the vector takes the first n
+	return &children{resolved[[3]string, prometheus.Counter]{m: map[[3]string]prometheus.Counter{},
+		resolve: func(k [3]string) prometheus.Counter { return vec.WithLabelValues(k[:n]...) }}}
 }
 
+// get is the child of label values a, b and d (the unused ones "").
 func (c *children) get(a, b, d string) prometheus.Counter {
-	k := [3]string{a, b, d}
-	c.mu.RLock()
-	x, ok := c.m[k]
-	c.mu.RUnlock()
-	if ok {
-		return x
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if x, ok := c.m[k]; ok {
-		return x
-	}
-	x = c.vec.WithLabelValues(k[:c.n]...)
-	c.m[k] = x
-	return x
+	return c.resolved.get([3]string{a, b, d})
 }
 
-// histograms is children for a histogram vector of one label.
+// histograms is a histogram vector of one label, its children resolved once.
 type histograms struct {
-	vec *prometheus.HistogramVec
-	mu  sync.RWMutex
-	m   map[string]prometheus.Observer
+	resolved[string, prometheus.Observer]
 }
 
 func newHistograms(reg *prometheus.Registry, o prometheus.HistogramOpts, label string) *histograms {
-	h := &histograms{vec: prometheus.NewHistogramVec(o, []string{label}), m: map[string]prometheus.Observer{}}
-	reg.MustRegister(h.vec)
-	return h
-}
-
-func (h *histograms) get(v string) prometheus.Observer {
-	h.mu.RLock()
-	x, ok := h.m[v]
-	h.mu.RUnlock()
-	if ok {
-		return x
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if x, ok := h.m[v]; ok {
-		return x
-	}
-	x = h.vec.WithLabelValues(v)
-	h.m[v] = x
-	return x
+	vec := prometheus.NewHistogramVec(o, []string{label})
+	reg.MustRegister(vec)
+	return &histograms{resolved[string, prometheus.Observer]{m: map[string]prometheus.Observer{},
+		resolve: func(v string) prometheus.Observer { return vec.WithLabelValues(v) }}}
 }
