@@ -80,7 +80,10 @@ func TestStream(t *testing.T) {
 		Matched: []observe.Target{{Session: "s0", Listener: "l0"}, {Session: "s1", Listener: "l1"}}, Start: time.Now()})
 	p.Webhook(ctx, observe.Webhook{Instance: "a", Kind: "messages.inbound", EventID: "others", Outcome: observe.Routed,
 		Matched: []observe.Target{{Session: "s0", Listener: "l0"}, {Session: "s2", Listener: "l2"}}, Start: time.Now()})
-	for _, want := range []string{"attempt", "multi"} {
+	// Last, a sentinel the filter selects: one connection's messages keep
+	// their order, so an "others" that came through would arrive before it.
+	p.Publish(tail.Event{Type: tail.Attempt, Instance: "a", Session: "s1", Route: "/sentinel", Outcome: "delivered"})
+	for _, want := range []string{"attempt", "multi", "sentinel"} {
 		select {
 		case ev := <-got:
 			switch {
@@ -88,15 +91,12 @@ func TestStream(t *testing.T) {
 				t.Fatalf("got %+v, want the attempt", ev)
 			case want == "multi" && (ev.EventID != "multi" || ev.Session != "" || !slices.Equal(ev.Sessions, []string{"s0", "s1"}) || len(ev.Deliveries) != 2):
 				t.Fatalf("got %+v, want the webhook of sessions s0 and s1", ev)
+			case want == "sentinel" && ev.Route != "/sentinel":
+				t.Fatalf("filtered event came through: %+v", ev)
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatalf("no %s event", want)
 		}
-	}
-	select {
-	case ev := <-got:
-		t.Fatalf("filtered event came through: %+v", ev)
-	default:
 	}
 	m, err := spy.NextMsg(10 * time.Second)
 	if err != nil {
