@@ -113,8 +113,8 @@ func (s *Store) Add(ctx context.Context, l *Listener) error {
 			p.SAdd(ctx, s.instKey(l.InstanceID), l.ID),
 		}
 	})
-	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return fmt.Errorf("listener: add %s: %w", l.ID, err) // the commands' results are not ours to read
+	if errors.Is(err, redisx.ErrGaveUp) {
+		return fmt.Errorf("listener: add %s: %w", l.ID, err)
 	}
 	for _, c := range append(writes, prevRec) {
 		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/neru-dev/neru/internal/redisx"
 )
 
 // TombstoneTTL is how long an ended session stays dead: while its tombstone
@@ -62,9 +64,7 @@ func (s *Store) Ended(ctx context.Context, instanceID, id string) (endedAt time.
 		tomb = p.ZScore(ctx, s.tombKey(instanceID, shard), id)
 		due = p.ZScore(ctx, s.indexKey(instanceID, shard), id)
 	})
-	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		// Given up before the round trip came back: the commands may still
-		// be running, so their results are not ours to read.
+	if errors.Is(err, redisx.ErrGaveUp) {
 		return time.Time{}, false, fmt.Errorf("session: ended %s: %w", id, err)
 	}
 	for _, c := range []redis.Cmder{exists, tomb, due} {

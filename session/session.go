@@ -336,8 +336,8 @@ func (s *Store) Get(ctx context.Context, instanceID, id string) (*Session, error
 		raw = p.Get(ctx, key)
 		at = p.Do(ctx, "PEXPIRETIME", key)
 	})
-	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return nil, fmt.Errorf("session: get %s: %w", id, err) // the commands' results are not ours to read
+	if errors.Is(err, redisx.ErrGaveUp) {
+		return nil, fmt.Errorf("session: get %s: %w", id, err)
 	}
 	return decodeSession(instanceID, id, raw, at, err)
 }

@@ -3,6 +3,7 @@ package redisx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -39,10 +40,15 @@ func NewCoalescer(rdb redis.UniversalClient, runners int) *Coalescer {
 	return &Coalescer{rdb: rdb, runners: max(runners, 1)}
 }
 
+// ErrGaveUp: the caller's context ended before its round trip came back.
+// The commands may still run, so their results must not be read. It wraps
+// the context's error.
+var ErrGaveUp = errors.New("redisx: gave up waiting for the round trip")
+
 // Pipelined queues fn's commands and returns once they were executed, with
 // the first error among them (redis.Nil included, as redis.Pipelined does).
-// If ctx ends first it returns ctx's error; the commands may still run, so
-// the caller must not read them then.
+// If ctx ends first it returns ErrGaveUp (wrapping ctx's error): the
+// commands may still run, so the caller must not read them then.
 func (c *Coalescer) Pipelined(ctx context.Context, fn func(redis.Pipeliner)) error {
 	cl := &call{fn: fn, done: make(chan struct{})}
 	c.mu.Lock()
@@ -56,7 +62,7 @@ func (c *Coalescer) Pipelined(ctx context.Context, fn func(redis.Pipeliner)) err
 	case <-cl.done:
 		return cl.err
 	case <-ctx.Done():
-		return ctx.Err()
+		return fmt.Errorf("%w: %w", ErrGaveUp, ctx.Err())
 	}
 }
 
@@ -101,9 +107,8 @@ func (c *Coalescer) run() {
 func (c *Coalescer) Run(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
 	var cmd *redis.Cmd
 	err := c.Pipelined(ctx, func(p redis.Pipeliner) { cmd = script.EvalSha(ctx, p, keys, args...) })
-	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		// Given up first: the command may still run (and cmd be set), its
-		// result is not ours.
+	if errors.Is(err, ErrGaveUp) {
+		// The command may still run (and cmd be set): its result is not ours.
 		failed := redis.NewCmd(ctx)
 		failed.SetErr(err)
 		return failed
