@@ -1,15 +1,9 @@
 package chaos_test
 
 import (
-	"bytes"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
@@ -62,22 +56,9 @@ func (r *rig) waitReady(t *testing.T) {
 // admin calls the admin API and decodes a 2xx answer into out.
 func (r *rig) admin(t *testing.T, method, path string, body, out any) {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, r.URL+"/admin/v1"+path, rd)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("admin %s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("admin %s %s: %d %s", method, path, resp.StatusCode, raw)
+	code, raw := proctest.Admin(t, r.URL, adminToken, method, path, body)
+	if code/100 != 2 {
+		t.Fatalf("admin %s %s: %d %s", method, path, code, raw)
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -90,20 +71,11 @@ func (r *rig) admin(t *testing.T, method, path string, body, out any) {
 // client signed with its key.
 func (r *rig) createInstance(t *testing.T, baseURL string) *sdk.Client {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	priv, _ := x509.MarshalPKCS8PrivateKey(key)
+	key := proctest.NewAppKey(t)
 	r.admin(t, http.MethodPost, "/instances", map[string]any{
-		"id": instanceID, "baseUrl": baseURL, "applicationId": appID,
-		"publicKey": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})),
+		"id": instanceID, "baseUrl": baseURL, "applicationId": appID, "publicKey": key.PublicPEM,
 	}, nil)
-	return sdk.New(sdk.Config{
-		Endpoint: r.CommandURL, InstanceID: instanceID, ApplicationID: appID,
-		PrivateKey: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv})),
-	})
+	return sdk.New(sdk.Config{Endpoint: r.CommandURL, InstanceID: instanceID, ApplicationID: appID, PrivateKey: key.PrivatePEM})
 }
 
 // deadLetters is how many of the instance's deliveries are in the DLQ.

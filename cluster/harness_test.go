@@ -1,14 +1,8 @@
 package cluster_test
 
 import (
-	"bytes"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -128,32 +122,14 @@ func (a *app) serve(w http.ResponseWriter, r *http.Request) {
 // client signed with its key, on the given command endpoint.
 func createInstance(t *testing.T, g *gateway, baseURL string) *sdk.Client {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	priv, _ := x509.MarshalPKCS8PrivateKey(key)
-	body, _ := json.Marshal(map[string]any{
-		"id": instanceID, "baseUrl": baseURL, "applicationId": appID,
-		"publicKey": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})),
+	key := proctest.NewAppKey(t)
+	code, out := proctest.Admin(t, g.URL, adminToken, http.MethodPost, "/instances", map[string]any{
+		"id": instanceID, "baseUrl": baseURL, "applicationId": appID, "publicKey": key.PublicPEM,
 	})
-	req, _ := http.NewRequest(http.MethodPost, g.URL+"/admin/v1/instances", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	if code != http.StatusCreated && code != http.StatusOK {
+		t.Fatalf("create instance: %d %s", code, out)
 	}
-	out, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		t.Fatalf("create instance: %d %s", resp.StatusCode, out)
-	}
-	return sdk.New(sdk.Config{
-		Endpoint: g.CommandURL, InstanceID: instanceID, ApplicationID: appID,
-		PrivateKey: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv})),
-	})
+	return sdk.New(sdk.Config{Endpoint: g.CommandURL, InstanceID: instanceID, ApplicationID: appID, PrivateKey: key.PrivatePEM})
 }
 
 // provider posts to every gateway's inbound-SMS webhook and keeps what

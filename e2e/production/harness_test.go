@@ -2,11 +2,7 @@ package production_test
 
 import (
 	"bytes"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -60,23 +56,14 @@ func startPlatform(t *testing.T, env []string) *platform {
 // appKey is the instance's Vonage application key pair, the private half
 // written where NERU_VONAGE_KEYS_DIR points.
 type appKey struct {
-	priv            *rsa.PrivateKey
-	privPEM, pubPEM string
-	dir             string
+	*proctest.AppKey
+	dir string
 }
 
 func newAppKey(t *testing.T) *appKey {
 	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	priv, _ := x509.MarshalPKCS8PrivateKey(k)
-	pub, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	a := &appKey{priv: k, dir: t.TempDir(),
-		privPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv})),
-		pubPEM:  string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}))}
-	if err := os.WriteFile(filepath.Join(a.dir, instanceID+".pem"), []byte(a.privPEM), 0o600); err != nil {
+	a := &appKey{AppKey: proctest.NewAppKey(t), dir: t.TempDir()}
+	if err := os.WriteFile(filepath.Join(a.dir, instanceID+".pem"), []byte(a.PrivatePEM), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return a
@@ -85,33 +72,20 @@ func newAppKey(t *testing.T) *appKey {
 // admin calls the admin API with the token and decodes the answer into out.
 func (p *platform) admin(t *testing.T, method, path string, body, out any) int {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, p.URL+"/admin/v1"+path, rd)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	code, raw := proctest.Admin(t, p.URL, adminToken, method, path, body)
 	if out != nil && len(raw) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, raw, err)
+			t.Fatalf("%s %s: %d %s: %v", method, path, code, raw, err)
 		}
 	}
-	return resp.StatusCode
+	return code
 }
 
 // createInstance creates the instance through the admin API and returns
 // its delivery signing secret and a Go SDK client signed with its key.
 func (p *platform) createInstance(t *testing.T, baseURL string, key *appKey, signatureSecrets []string) (string, *sdk.Client) {
 	t.Helper()
-	in := map[string]any{"id": instanceID, "baseUrl": baseURL, "applicationId": appID, "publicKey": key.pubPEM}
+	in := map[string]any{"id": instanceID, "baseUrl": baseURL, "applicationId": appID, "publicKey": key.PublicPEM}
 	if signatureSecrets != nil {
 		in["signatureSecrets"] = signatureSecrets
 	}
@@ -123,7 +97,7 @@ func (p *platform) createInstance(t *testing.T, baseURL string, key *appKey, sig
 	if !strings.HasPrefix(secret, "whsec_") {
 		t.Fatalf("create instance: no delivery signing secret in %v", created)
 	}
-	return secret, sdk.New(sdk.Config{Endpoint: p.CommandURL, InstanceID: instanceID, ApplicationID: appID, PrivateKey: key.privPEM})
+	return secret, sdk.New(sdk.Config{Endpoint: p.CommandURL, InstanceID: instanceID, ApplicationID: appID, PrivateKey: key.PrivatePEM})
 }
 
 // webhook posts an inbound SMS as Vonage does, with authorization as the

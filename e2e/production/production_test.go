@@ -111,25 +111,25 @@ func TestSignedWebhooksAndSignedDeliveries(t *testing.T) {
 		if r.header.Get(sdk.SessionHeader) != s.ID {
 			t.Errorf("request %d: session %q, want %q", i, r.header.Get(sdk.SessionHeader), s.ID)
 		}
-		if err := sdk.VerifyRequest(r.request(nil), &key.priv.PublicKey, deliverySecret); err != nil {
+		if err := sdk.VerifyRequest(r.request(nil), &key.Private.PublicKey, deliverySecret); err != nil {
 			t.Errorf("request %d does not verify with the instance's public key and delivery secret: %v", i, err)
 		}
 		// The JWT alone verifies and carries the instance's claims.
-		if err := sdk.VerifyRequest(r.request(nil), &key.priv.PublicKey, ""); err != nil {
+		if err := sdk.VerifyRequest(r.request(nil), &key.Private.PublicKey, ""); err != nil {
 			t.Errorf("request %d: JWT: %v", i, err)
 		}
 		var cl jwt.MapClaims
 		raw := strings.TrimPrefix(r.header.Get("Authorization"), "Bearer ")
-		if _, err := jwt.ParseWithClaims(raw, &cl, func(*jwt.Token) (any, error) { return &key.priv.PublicKey, nil },
+		if _, err := jwt.ParseWithClaims(raw, &cl, func(*jwt.Token) (any, error) { return &key.Private.PublicKey, nil },
 			jwt.WithValidMethods([]string{"RS256"})); err != nil || cl["instance_id"] != instanceID || cl["application_id"] != appID {
 			t.Errorf("request %d: JWT claims %v (%v)", i, cl, err)
 		}
 		// A proxy in between that changes the body breaks the signature.
 		tampered := []byte(strings.Replace(string(r.body), "signed-", "forged-", 1))
-		if err := sdk.VerifyRequest(r.request(tampered), &key.priv.PublicKey, deliverySecret); !errors.Is(err, sdk.ErrUnverified) {
+		if err := sdk.VerifyRequest(r.request(tampered), &key.Private.PublicKey, deliverySecret); !errors.Is(err, sdk.ErrUnverified) {
 			t.Errorf("request %d with its body changed: VerifyRequest = %v, want ErrUnverified", i, err)
 		}
-		if err := sdk.VerifyRequest(r.request(nil), &key.priv.PublicKey, "whsec_"+strings.Repeat("A", 32)); !errors.Is(err, sdk.ErrUnverified) {
+		if err := sdk.VerifyRequest(r.request(nil), &key.Private.PublicKey, "whsec_"+strings.Repeat("A", 32)); !errors.Is(err, sdk.ErrUnverified) {
 			t.Errorf("request %d with another delivery secret: VerifyRequest = %v, want ErrUnverified", i, err)
 		}
 	}
@@ -164,7 +164,7 @@ func TestSignedWebhooksAndSignedDeliveries(t *testing.T) {
 	if len(got) != 3 || !strings.HasPrefix(got[2].path, "/onCall") || !strings.Contains(string(got[2].body), "CALL-GET") {
 		t.Fatalf("after the GET answer the app has %d requests, want the 2 SMS and one /onCall with the call", len(got))
 	}
-	if err := sdk.VerifyRequest(got[2].request(nil), &key.priv.PublicKey, deliverySecret); err != nil {
+	if err := sdk.VerifyRequest(got[2].request(nil), &key.Private.PublicKey, deliverySecret); err != nil {
 		t.Errorf("the answer relay's request does not verify: %v", err)
 	}
 
