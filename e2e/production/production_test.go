@@ -2,8 +2,6 @@ package production_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/neru-dev/neru/cmd/neru/simulate"
 	"github.com/neru-dev/neru/internal/proctest"
 	"github.com/neru-dev/neru/internal/testenv"
 	"github.com/neru-dev/neru/sdk"
@@ -29,10 +28,7 @@ const (
 // of the body it signs as payload_hash.
 func vonageSignature(t *testing.T, secret string, signedBody []byte, iat time.Time) string {
 	t.Helper()
-	sum := sha256.Sum256(signedBody)
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"iat": iat.Unix(), "jti": "jti-" + iat.String(), "application_id": appID, "payload_hash": hex.EncodeToString(sum[:]),
-	}).SignedString([]byte(secret))
+	tok, err := simulate.Sign(secret, appID, signedBody, iat) // as neru simulate --signature-secret signs
 	if err != nil {
 		t.Fatal(err)
 	}
