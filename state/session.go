@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/neru-dev/neru/internal/redisx"
 	"github.com/neru-dev/neru/session"
 )
 
@@ -111,7 +112,7 @@ func (s *Store) sessionWrite(ctx context.Context, instanceID string, c call) (*r
 		return nil, fmt.Errorf("state: expiry of session %q: %w", c.session, err)
 	}
 	argv := append([]any{unixMilli(at, ok), c.op}, c.args...)
-	res := writeScript.Run(ctx, s.rdb, []string{c.key, c.reg}, argv...)
+	res := s.trips.Run(ctx, writeScript, []string{c.key, c.reg}, argv...)
 	// The script may have run after the session's end, although the
 	// session was alive when at was read: then its write expired at once
 	// (PEXPIREAT in the past), and answering its reply would tell the app
@@ -122,25 +123,33 @@ func (s *Store) sessionWrite(ctx context.Context, instanceID string, c call) (*r
 	return res, nil
 }
 
-// sessionRead runs c, a read in a session namespace, in one transaction
-// with a look at the session's registry, so the two see one instant. The
-// registry exists as long as the session has any state, and ends with it.
-// Without it the session has no state at that instant: it never had any,
-// or it had and has ended (its keys all expired at once, or a delete took
-// them). Only then is the session asked, after the read, whether it has
-// ended: the session may well have been alive when the command was let
-// in and ended before the read ran, and the app must not mistake the
-// vanished state for state it never wrote. A read of existing state costs
-// the one round trip it always did.
+// sessionRead runs c, a read in a session namespace, followed by a look at
+// the session's registry, in one shared round trip. The registry exists as
+// long as the session has any state, and ends with it. Without it the
+// session has no state: it never had any, or it had and has ended (its keys
+// all expired at once, or a delete took them). Only then is the session
+// asked whether it has ended: the session may well have been alive when the
+// command was let in and ended before the read ran, and the app must not
+// mistake the vanished state for state it never wrote.
+//
+// The two need no transaction, only their order (one connection runs them
+// in turn; they share a hash tag, so one Cluster node): a read that found
+// nothing because the session ended is followed by an EXISTS that finds the
+// registry gone too, since keys and registry expire at the same instant or
+// are deleted together, and a registry still there means the session's
+// state was alive when the read ran. A read of existing state costs the one
+// round trip it always did.
 func (s *Store) sessionRead(ctx context.Context, instanceID string, c call) (*redis.Cmd, error) {
 	var has *redis.IntCmd
 	var res *redis.Cmd
 	// The error is also each command's; a failed read (WRONGTYPE) is res's.
-	_, _ = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		has = p.Exists(ctx, c.reg)
+	err := s.trips.Pipelined(ctx, func(p redis.Pipeliner) {
 		res = p.Do(ctx, append([]any{c.op, c.key}, c.args...)...)
-		return nil
+		has = p.Exists(ctx, c.reg)
 	})
+	if errors.Is(err, redisx.ErrGaveUp) {
+		return nil, fmt.Errorf("state: %s in session %q: %w", c.op, c.session, err)
+	}
 	if err := has.Err(); err != nil {
 		return nil, fmt.Errorf("state: %s in session %q: %w", c.op, c.session, err)
 	}

@@ -10,8 +10,14 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/neru-dev/neru/internal/redisx"
 	"github.com/neru-dev/neru/session"
 )
+
+// tripRunners is how many shared round trips of session commands may be in
+// flight at once; more concurrent commands wait for one and go out together,
+// so a busy command endpoint pays one write and one read for many of them.
+const tripRunners = 2
 
 // Limits on what a client may send. MaxArgs stays below the 8000 values
 // that Lua's unpack can pass on, because session writes run as a script.
@@ -73,7 +79,8 @@ func WithSessionEnds(e SessionEnds) Option { return func(s *Store) { s.ends = e 
 // Store runs state commands against Redis. It is safe for concurrent use.
 type Store struct {
 	rdb      redis.UniversalClient
-	prefix   string // <keyspace>st:
+	trips    *redisx.Coalescer // session reads and writes: one round trip for many concurrent commands
+	prefix   string            // <keyspace>st:
 	sessions SessionTTL
 	ends     SessionEnds // nil: reads do not check
 }
@@ -89,7 +96,7 @@ func NewStore(rdb redis.UniversalClient, keyspace string, sessions SessionTTL, o
 	if sessions == nil {
 		panic("state: NewStore needs a SessionTTL")
 	}
-	s := &Store{rdb: rdb, prefix: keyspace + "st:", sessions: sessions}
+	s := &Store{rdb: rdb, trips: redisx.NewCoalescer(rdb, tripRunners), prefix: keyspace + "st:", sessions: sessions}
 	for _, o := range opts {
 		o(s)
 	}
