@@ -83,19 +83,53 @@ func (s *Store) dedupKey(inst, key string) string { return s.ks + "ld:{" + inst 
 // The newest registration wins: a listener with the same provider, action,
 // path, index key and filters as an earlier one of the instance (in any
 // session) replaces it, and the earlier one is removed. See the package doc.
-func (s *Store) Add(ctx context.Context, l *Listener) error {
-	if err := l.Validate(); err != nil {
-		return err
+func (s *Store) Add(ctx context.Context, l *Listener) error { return s.AddMany(ctx, []*Listener{l}) }
+
+// AddMany stores listeners of one instance as Add does one after the other,
+// in the order given (a later one that listens for the same as an earlier
+// one replaces it), in a few round trips whatever their number: records
+// and sets in one, the index in one, and the removal of the listeners they
+// replace in three more when there are any. Every listener is validated
+// before anything is written; listeners of different instances, or two
+// with the same id, are ErrInvalid.
+func (s *Store) AddMany(ctx context.Context, ls []*Listener) error {
+	if len(ls) == 0 {
+		return nil
 	}
-	if l.CreatedAt.IsZero() {
-		l.CreatedAt = time.Now().UTC()
+	inst := ls[0].InstanceID
+	seen := make(map[string]bool, len(ls))
+	for _, l := range ls {
+		if err := l.Validate(); err != nil {
+			return err
+		}
+		if l.InstanceID != inst {
+			return fmt.Errorf("%w: listeners of instances %s and %s in one batch", ErrInvalid, inst, l.InstanceID)
+		}
+		if seen[l.ID] {
+			return fmt.Errorf("%w: callback id %q twice in one batch", ErrInvalid, l.ID)
+		}
+		seen[l.ID] = true
 	}
-	rec, err := json.Marshal(l)
-	if err != nil {
-		return err
+	now := time.Now().UTC()
+	recs := make([][]byte, len(ls))
+	bySession := map[string][]any{}
+	ids := make([]any, len(ls))
+	for i, l := range ls {
+		if l.CreatedAt.IsZero() {
+			// A nanosecond apart: matching orders listeners by creation,
+			// and a batch's order is its registration order.
+			l.CreatedAt = now.Add(time.Duration(i))
+		}
+		rec, err := json.Marshal(l)
+		if err != nil {
+			return err
+		}
+		recs[i] = rec
+		bySession[l.SessionID] = append(bySession[l.SessionID], l.ID)
+		ids[i] = l.ID
+		s.cache.Delete(s.recKey(inst, l.ID))
 	}
-	s.cache.Delete(s.recKey(l.InstanceID, l.ID))
-	// Record (and the session and instance sets) before the index: see the
+	// Records (and the session and instance sets) before the index: see the
 	// package doc. The GET before the SET (same key, so same node and order)
 	// returns a replaced record, whose index entry may need to go.
 	//
@@ -103,47 +137,72 @@ func (s *Store) Add(ctx context.Context, l *Listener) error {
 	// first one, which is the GET's redis.Nil for every new listener, and
 	// would hide a failed SET or SADD after it. A listener indexed without
 	// its record or session entry would never fire, or outlive its session.
-	var prevRec *redis.StringCmd
+	prevRecs := make([]*redis.StringCmd, len(ls))
 	var writes []redis.Cmder
-	err = s.writes.Pipelined(ctx, func(p redis.Pipeliner) {
-		prevRec = p.Get(ctx, s.recKey(l.InstanceID, l.ID))
-		writes = []redis.Cmder{
-			p.Set(ctx, s.recKey(l.InstanceID, l.ID), rec, 0),
-			p.SAdd(ctx, s.sessKey(l.InstanceID, l.SessionID), l.ID),
-			p.SAdd(ctx, s.instKey(l.InstanceID), l.ID),
+	err := s.writes.Pipelined(ctx, func(p redis.Pipeliner) {
+		for i, l := range ls {
+			prevRecs[i] = p.Get(ctx, s.recKey(inst, l.ID))
+			writes = append(writes, p.Set(ctx, s.recKey(inst, l.ID), recs[i], 0))
 		}
+		for sess, members := range bySession {
+			writes = append(writes, p.SAdd(ctx, s.sessKey(inst, sess), members...))
+		}
+		writes = append(writes, p.SAdd(ctx, s.instKey(inst), ids...))
 	})
 	if errors.Is(err, redisx.ErrGaveUp) {
-		return fmt.Errorf("listener: add %s: %w", l.ID, err)
+		return fmt.Errorf("listener: add %d listeners: %w", len(ls), err)
 	}
-	for _, c := range append(writes, prevRec) {
-		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
-			return fmt.Errorf("listener: add %s: %s: %w", l.ID, c.Args()[1], err)
+	for _, c := range writes {
+		if err := c.Err(); err != nil {
+			return fmt.Errorf("listener: add: %s: %w", c.Args()[1], err)
 		}
 	}
-	var old Listener
-	if raw, err := prevRec.Bytes(); err == nil && json.Unmarshal(raw, &old) == nil &&
-		(old.Key != l.Key || dedupField(&old) != dedupField(l)) {
-		// The id now listens for something else: drop its old index entry
-		// and dedup claim, or a later registration of the old identity
-		// would remove this listener. Best effort: a stale index entry left
-		// behind is skipped at match time (the record names its new key).
-		ix := s.indexKey(l.InstanceID, old.Key)
-		if err := releaseScript.Run(ctx, s.rdb, []string{ix, s.dedupKey(l.InstanceID, old.Key)}, l.ID, dedupField(&old)).Err(); err != nil {
-			s.log.WarnContext(ctx, "listener: release the old index entry of a re-registered id", "key", ix, "listener", l.ID, "err", err)
+	var releases []redisx.ScriptCall
+	var released []*Listener
+	for i, l := range ls {
+		raw, err := prevRecs[i].Bytes()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("listener: add %s: %s: %w", l.ID, prevRecs[i].Args()[1], err)
+		}
+		var old Listener
+		if err == nil && json.Unmarshal(raw, &old) == nil && (old.Key != l.Key || dedupField(&old) != dedupField(l)) {
+			// The id now listens for something else: drop its old index
+			// entry and dedup claim, or a later registration of the old
+			// identity would remove this listener.
+			releases = append(releases, redisx.ScriptCall{Keys: []string{s.indexKey(inst, old.Key), s.dedupKey(inst, old.Key)}, Args: []any{l.ID, dedupField(&old)}})
+			released = append(released, l)
 		}
 	}
-	// The index entry and the dedup claim change in one step (one slot).
-	prev, err := s.writes.Run(ctx, claimScript, []string{s.indexKey(l.InstanceID, l.Key), s.dedupKey(l.InstanceID, l.Key)},
-		l.ID, dedupField(l)).Text()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("listener: index %s: %w", l.ID, err)
+	if len(releases) > 0 {
+		// Best effort: a stale index entry left behind is skipped at match
+		// time (the record names its new key).
+		for i, c := range s.writes.RunMany(ctx, releaseScript, releases) {
+			if err := c.Err(); err != nil {
+				s.log.WarnContext(ctx, "listener: release the old index entry of a re-registered id", "key", releases[i].Keys[0], "listener", released[i].ID, "err", err)
+			}
+		}
 	}
-	if prev != "" && prev != l.ID {
-		// Superseded. Already out of the index, so it no longer matches;
-		// this removes its record and set entries.
-		if err := s.Remove(ctx, l.InstanceID, prev); err != nil && !errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("listener: remove superseded %s: %w", prev, err)
+	// Each index entry and its dedup claim change in one step (one slot);
+	// claims of one identity run in the batch's order, so the last wins.
+	claims := make([]redisx.ScriptCall, len(ls))
+	for i, l := range ls {
+		claims[i] = redisx.ScriptCall{Keys: []string{s.indexKey(inst, l.Key), s.dedupKey(inst, l.Key)}, Args: []any{l.ID, dedupField(l)}}
+	}
+	var superseded []string
+	for i, c := range s.writes.RunMany(ctx, claimScript, claims) {
+		prev, err := c.Text()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("listener: index %s: %w", ls[i].ID, err)
+		}
+		if prev != "" && prev != ls[i].ID && !slices.Contains(superseded, prev) {
+			superseded = append(superseded, prev)
+		}
+	}
+	if len(superseded) > 0 {
+		// Already out of the index, so they no longer match; this removes
+		// their records and set entries.
+		if _, err := s.removeMany(ctx, inst, superseded); err != nil {
+			return fmt.Errorf("listener: remove superseded: %w", err)
 		}
 	}
 	return nil
@@ -204,25 +263,69 @@ func (s *Store) Get(ctx context.Context, instanceID, id string) (*Listener, erro
 // Remove deletes a listener of an instance. Another instance's listener is
 // ErrNotFound: ids are looked up inside the caller's instance only.
 func (s *Store) Remove(ctx context.Context, instanceID, id string) error {
-	l, err := s.Get(ctx, instanceID, id)
+	n, err := s.removeMany(ctx, instanceID, []string{id})
 	if err != nil {
 		return err
 	}
-	s.cache.Delete(s.recKey(instanceID, id))
-	// Index first: see the package doc.
-	if err := releaseScript.Run(ctx, s.rdb, []string{s.indexKey(instanceID, l.Key), s.dedupKey(instanceID, l.Key)}, id, dedupField(l)).Err(); err != nil {
-		return fmt.Errorf("listener: remove %s: %w", id, err)
+	if n == 0 {
+		return ErrNotFound
 	}
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.SRem(ctx, s.sessKey(instanceID, l.SessionID), id)
-		p.SRem(ctx, s.instKey(instanceID), id)
-		p.Del(ctx, s.recKey(instanceID, id))
+	return nil
+}
+
+// removeMany deletes the listeners of an instance among ids that exist and
+// returns how many there were: index first, record last (see the package
+// doc), in three round trips whatever their number.
+func (s *Store) removeMany(ctx context.Context, instanceID string, ids []string) (int, error) {
+	gets := make([]*redis.StringCmd, len(ids))
+	// Errors per command below: the pipeline's own is the first one, a
+	// harmless redis.Nil for an id that is gone.
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			gets[i] = p.Get(ctx, s.recKey(instanceID, id))
+		}
+		return nil
+	})
+	var found []*Listener
+	for i, c := range gets {
+		raw, err := c.Bytes()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("listener: get %s: %w", ids[i], err)
+		}
+		l := new(Listener)
+		if err := json.Unmarshal(raw, l); err != nil {
+			return 0, fmt.Errorf("listener: decode %s: %w", ids[i], err)
+		}
+		found = append(found, l)
+	}
+	if len(found) == 0 {
+		return 0, nil
+	}
+	releases := make([]redisx.ScriptCall, len(found))
+	for i, l := range found {
+		s.cache.Delete(s.recKey(instanceID, l.ID))
+		releases[i] = redisx.ScriptCall{Keys: []string{s.indexKey(instanceID, l.Key), s.dedupKey(instanceID, l.Key)}, Args: []any{l.ID, dedupField(l)}}
+	}
+	for i, c := range s.writes.RunMany(ctx, releaseScript, releases) {
+		if err := c.Err(); err != nil {
+			return 0, fmt.Errorf("listener: remove %s: %w", found[i].ID, err)
+		}
+	}
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, l := range found {
+			p.SRem(ctx, s.sessKey(instanceID, l.SessionID), l.ID)
+			p.SRem(ctx, s.instKey(instanceID), l.ID)
+			p.Del(ctx, s.recKey(instanceID, l.ID))
+		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("listener: remove %s: %w", id, err)
+		return 0, fmt.Errorf("listener: remove: %w", err)
 	}
-	return nil
+	return len(found), nil
 }
 
 // RemoveSession removes every listener of a session and returns how many

@@ -330,6 +330,91 @@ func TestStore(t *testing.T) {
 					t.Fatalf("candidates %s, want [x] once, through its own key", idsOf(got))
 				}
 			})
+			t.Run("add many is add one after the other", func(t *testing.T) {
+				rdb, ks := b.Open(t)
+				s := listener.NewStore(rdb, ks)
+				ctx := context.Background()
+				// Before the batch: a listener it replaces (same identity,
+				// older session), an id it re-registers for another key,
+				// and another instance's listener of the same identity.
+				for _, l := range []*listener.Listener{
+					newListener("i1", "old", "s-old", "k3"),
+					newListener("i1", "moved", "s-old", "k-before"),
+					newListener("i2", "theirs", "s-old", "k3"),
+				} {
+					if err := s.Add(ctx, l); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var batch []*listener.Listener
+				for i := range 50 {
+					batch = append(batch, newListener("i1", fmt.Sprint("b", i), fmt.Sprint("s", i%10), fmt.Sprint("k", i)))
+				}
+				// Twice the same identity in the batch: the later one wins.
+				batch = append(batch, newListener("i1", "b7-again", "s-new", "k7"), newListener("i1", "moved", "s-new", "k-after"))
+				if err := s.AddMany(ctx, batch); err != nil {
+					t.Fatal(err)
+				}
+				for i := range 50 {
+					want := fmt.Sprintf("[b%d]", i)
+					if i == 7 {
+						want = "[b7-again]"
+					}
+					if got, err := s.Candidates(ctx, "i1", []string{fmt.Sprint("k", i)}); err != nil || idsOf(got) != want {
+						t.Fatalf("k%d candidates %s (%v), want %s", i, idsOf(got), err, want)
+					}
+				}
+				for _, gone := range []string{"old", "b7"} {
+					if _, err := s.Get(ctx, "i1", gone); !errors.Is(err, listener.ErrNotFound) {
+						t.Fatalf("replaced listener %s: %v, want it removed", gone, err)
+					}
+				}
+				if got, _ := s.Candidates(ctx, "i1", []string{"k-before"}); len(got) != 0 {
+					t.Fatalf("the re-registered id still matches its old key: %s", idsOf(got))
+				}
+				if got, _ := s.Candidates(ctx, "i1", []string{"k-after"}); idsOf(got) != "[moved]" {
+					t.Fatalf("k-after candidates %s, want [moved]", idsOf(got))
+				}
+				if got, _ := s.Candidates(ctx, "i2", []string{"k3"}); idsOf(got) != "[theirs]" {
+					t.Fatalf("another instance's listener was replaced: %s", idsOf(got))
+				}
+				if got, _ := s.List(ctx, "i1", "s3"); idsOf(got) != "[b3 b13 b23 b33 b43]" {
+					t.Fatalf("session s3 lists %s, want its five in batch order", idsOf(got))
+				}
+				if got, _ := s.List(ctx, "i1", ""); len(got) != 51 {
+					t.Fatalf("instance lists %d listeners, want 51 (50 - b7 + b7-again + moved)", len(got))
+				}
+				// (moved stays in s-old's set, as with Add: RemoveSession
+				// skips it by its record's session.)
+				if got, _ := s.List(ctx, "i1", "s-old"); idsOf(got) != "[moved]" {
+					t.Fatalf("s-old lists %s, want the replaced listener gone", idsOf(got))
+				}
+			})
+			t.Run("add many writes nothing when one listener is refused", func(t *testing.T) {
+				rdb, ks := b.Open(t)
+				s := listener.NewStore(rdb, ks)
+				ctx := context.Background()
+				valid := func() []*listener.Listener {
+					return []*listener.Listener{newListener("i1", "a", "s1", "ka"), newListener("i1", "b", "s2", "kb")}
+				}
+				for name, bad := range map[string]*listener.Listener{
+					"invalid path":       listener.New("i1", "p", "a", "k", listener.Callback{ID: "x", SessionID: "s1", Path: "http://evil.example/"}),
+					"repeated id":        newListener("i1", "a", "s3", "kc"),
+					"another instance's": newListener("i2", "c", "s1", "kc"),
+				} {
+					if err := s.AddMany(ctx, append(valid(), bad)); !errors.Is(err, listener.ErrInvalid) {
+						t.Fatalf("%s: err %v, want ErrInvalid", name, err)
+					}
+				}
+				for _, inst := range []string{"i1", "i2"} {
+					if got, err := s.List(ctx, inst, ""); err != nil || len(got) != 0 {
+						t.Fatalf("refused batches left %s in %s (%v)", idsOf(got), inst, err)
+					}
+				}
+				if got, _ := s.Candidates(ctx, "i1", []string{"ka", "kb", "kc"}); len(got) != 0 {
+					t.Fatalf("refused batches indexed %s", idsOf(got))
+				}
+			})
 			t.Run("invalid registrations change nothing", func(t *testing.T) {
 				rdb, ks := b.Open(t)
 				s := listener.NewStore(rdb, ks)

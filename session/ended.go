@@ -67,15 +67,23 @@ func (s *Store) Ended(ctx context.Context, instanceID, id string) (endedAt time.
 	if errors.Is(err, redisx.ErrGaveUp) {
 		return time.Time{}, false, fmt.Errorf("session: ended %s: %w", id, err)
 	}
-	for _, c := range []redis.Cmder{exists, tomb, due} {
-		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
-			return time.Time{}, false, fmt.Errorf("session: ended %s: %w", id, err)
-		}
+	if err := exists.Err(); err != nil {
+		return time.Time{}, false, fmt.Errorf("session: ended %s: %w", id, err)
 	}
 	if exists.Val() == 1 {
 		return time.Time{}, false, nil
 	}
-	now := time.Now()
+	return endedFrom(id, tomb, due, time.Now())
+}
+
+// endedFrom is Ended's verdict on a session without a record, from the
+// ZSCOREs of its tombstone and its expiry index entry.
+func endedFrom(id string, tomb, due *redis.FloatCmd, now time.Time) (endedAt time.Time, ended bool, err error) {
+	for _, c := range []*redis.FloatCmd{tomb, due} {
+		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return time.Time{}, false, fmt.Errorf("session: ended %s: %w", id, err)
+		}
+	}
 	if tomb.Err() == nil {
 		if at := time.UnixMilli(int64(tomb.Val())); now.Sub(at) < TombstoneTTL {
 			return at.UTC(), true, nil

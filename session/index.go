@@ -39,24 +39,35 @@ func (s *Store) recentKey(inst, id string) string {
 // only moves an entry later, "LT" only earlier (both add a missing one),
 // "NX" only adds a missing one; "" sets it.
 func (s *Store) index(ctx context.Context, instanceID, id string, exp time.Time, mode string) error {
-	z := redis.Z{Score: float64(exp.UnixMilli()), Member: id}
-	key := s.indexKey(instanceID, shardOf(id))
+	return s.indexMany(ctx, instanceID, []string{id}, exp, mode)
+}
+
+// indexMany is index for many sessions of one instance ending at the same
+// time, in one round trip.
+func (s *Store) indexMany(ctx context.Context, instanceID string, ids []string, exp time.Time, mode string) error {
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		switch mode {
-		case "GT":
-			p.ZAddGT(ctx, key, z)
-		case "LT":
-			p.ZAddLT(ctx, key, z)
-		case "NX":
-			p.ZAddNX(ctx, key, z)
-		default:
-			p.ZAdd(ctx, key, z)
+		for _, id := range ids {
+			z := redis.Z{Score: float64(exp.UnixMilli()), Member: id}
+			key := s.indexKey(instanceID, shardOf(id))
+			switch mode {
+			case "GT":
+				p.ZAddGT(ctx, key, z)
+			case "LT":
+				p.ZAddLT(ctx, key, z)
+			case "NX":
+				p.ZAddNX(ctx, key, z)
+			default:
+				p.ZAdd(ctx, key, z)
+			}
 		}
 		p.SAdd(ctx, s.instancesKey(), instanceID)
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("session: index %s: %w", id, err)
+		if len(ids) == 1 {
+			return fmt.Errorf("session: index %s: %w", ids[0], err)
+		}
+		return fmt.Errorf("session: index %d sessions: %w", len(ids), err)
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -198,20 +200,92 @@ func (s *Store) Create(ctx context.Context, instanceID, id string, ttl time.Dura
 // default TTL, or for the instance's idle time when its expiry slides. A new
 // session past the instance's cap is ErrTooMany.
 func (s *Store) Ensure(ctx context.Context, instanceID, id string) (*Session, error) {
-	if err := ValidateID(id); err != nil {
+	got, err := s.EnsureMany(ctx, instanceID, []string{id})
+	if err != nil {
 		return nil, err
 	}
-	sess, err := s.Get(ctx, instanceID, id)
-	if !errors.Is(err, ErrNotFound) {
-		return sess, err
+	return got[id], nil
+}
+
+// EnsureMany is Ensure for many sessions of one instance at once (an app
+// registering listeners in bulk), all or nothing: every id is checked and
+// looked up before anything is written, so an invalid id, a session that
+// has ended (the first one in ids, as an *ExpiredError) or new sessions
+// that would together pass the instance's cap (ErrTooMany) fail the call
+// and create nothing. Repeated ids are one session. It returns the
+// sessions by id.
+//
+// Its cost does not grow with the number of ids: one shared round trip
+// when every session exists, and when some are new three more (index,
+// record, index), plus two when the instance has a cap.
+func (s *Store) EnsureMany(ctx context.Context, instanceID string, ids []string) (map[string]*Session, error) {
+	type lookup struct {
+		raw       *redis.StringCmd
+		at        *redis.Cmd
+		tomb, due *redis.FloatCmd
 	}
-	// Only a missing session costs this check: an ended one stays dead.
-	if at, ended, err := s.Ended(ctx, instanceID, id); err != nil {
+	uniq := make([]string, 0, len(ids))
+	looked := make(map[string]*lookup, len(ids))
+	for _, id := range ids {
+		if err := ValidateID(id); err != nil {
+			return nil, err
+		}
+		if _, dup := looked[id]; !dup {
+			looked[id] = &lookup{}
+			uniq = append(uniq, id)
+		}
+	}
+	// The record and what Ended reads of a missing one, in one round trip:
+	// reading the tombstone and index entry of sessions that turn out to
+	// exist costs two cheap commands each, not a second round trip.
+	err := s.trips.Pipelined(ctx, func(p redis.Pipeliner) {
+		for _, id := range uniq {
+			l, key, shard := looked[id], s.Key(instanceID, id), shardOf(id)
+			l.raw = p.Get(ctx, key)
+			l.at = p.Do(ctx, "PEXPIRETIME", key)
+			if id != GlobalID {
+				l.tomb = p.ZScore(ctx, s.tombKey(instanceID, shard), id)
+				l.due = p.ZScore(ctx, s.indexKey(instanceID, shard), id)
+			}
+		}
+	})
+	if errors.Is(err, redisx.ErrGaveUp) {
+		return nil, fmt.Errorf("session: ensure: %w", err)
+	}
+	out := make(map[string]*Session, len(uniq))
+	var missing []string
+	now := time.Now()
+	for _, id := range uniq {
+		l := looked[id]
+		sess, err := decodeSession(instanceID, id, l.raw, l.at, l.at.Err())
+		if err == nil {
+			out[id] = sess
+			continue
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		// Only a missing session can have ended, and an ended one stays dead.
+		if id != GlobalID {
+			at, ended, err := endedFrom(id, l.tomb, l.due, now)
+			if err != nil {
+				return nil, err
+			}
+			if ended {
+				return nil, &ExpiredError{ID: id, At: at}
+			}
+		}
+		missing = append(missing, id)
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	created, err := s.putMany(ctx, instanceID, missing, 0, false)
+	if err != nil {
 		return nil, err
-	} else if ended {
-		return nil, &ExpiredError{ID: id, At: at}
 	}
-	return s.put(ctx, instanceID, id, 0, false)
+	maps.Copy(out, created)
+	return out, nil
 }
 
 // EnsureExpiry is Ensure shaped as the state store's SessionTTL: when the
@@ -224,49 +298,69 @@ func (s *Store) EnsureExpiry(ctx context.Context, instanceID, id string) (at tim
 	return sess.ExpiresAt, !sess.ExpiresAt.IsZero(), nil
 }
 
+// put is putMany of one session.
 func (s *Store) put(ctx context.Context, instanceID, id string, ttl time.Duration, reset bool) (*Session, error) {
-	if err := ValidateID(id); err != nil {
-		return nil, err
-	}
-	epoch := s.epoch(instanceID, id)
-	now := time.Now()
-	rec, _ := json.Marshal(&Session{ID: id, InstanceID: instanceID, CreatedAt: now.UTC()})
-	key := s.Key(instanceID, id)
-	if id == GlobalID {
-		if err := s.rdb.SetNX(ctx, key, rec, 0).Err(); err != nil {
-			return nil, fmt.Errorf("session: ensure %s: %w", id, err)
-		}
-		return s.Get(ctx, instanceID, id)
-	}
-	pol, err := s.policy(ctx, instanceID)
+	got, err := s.putMany(ctx, instanceID, []string{id}, ttl, reset)
 	if err != nil {
 		return nil, err
 	}
-	if ttl <= 0 {
-		ttl = s.defaultTTL
-		if pol.Idle > 0 {
-			ttl = pol.Idle
+	return got[id], nil
+}
+
+// putMany creates sessions of one instance (distinct ids) ending at now+ttl
+// (ttl <= 0: the default, or the instance's idle time) and returns them by
+// id. With reset (Create) the ones that exist end there too; without, they
+// are left as they are (Ensure). The cap is checked for all the new ones
+// before anything is written, and each step below is one round trip for
+// all ids, in the order that keeps the index and the records consistent.
+func (s *Store) putMany(ctx context.Context, instanceID string, ids []string, ttl time.Duration, reset bool) (map[string]*Session, error) {
+	epochs := make(map[string]uint64, len(ids))
+	for _, id := range ids {
+		if err := ValidateID(id); err != nil {
+			return nil, err
 		}
+		epochs[id] = s.epoch(instanceID, id)
 	}
-	// Whole milliseconds, as Redis keeps it: a sighting cached with the
-	// nanoseconds would outlive the record by up to a millisecond.
-	exp := now.Add(ttl).Truncate(time.Millisecond)
-	if pol.MaxSessions > 0 {
-		// Counted only for a session that is new: the cap never gets in the
-		// way of sessions that exist.
-		exists, err := s.rdb.Exists(ctx, key).Result()
+	now := time.Now()
+	out := make(map[string]*Session, len(ids))
+	global := slices.Contains(ids, GlobalID)
+	ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == GlobalID })
+	var exp time.Time
+	if len(ids) > 0 {
+		pol, err := s.policy(ctx, instanceID)
 		if err != nil {
-			return nil, fmt.Errorf("session: create %s: %w", id, err)
+			return nil, err
 		}
-		if exists == 0 {
-			n, err := s.Count(ctx, instanceID)
-			if err != nil {
+		if ttl <= 0 {
+			ttl = s.defaultTTL
+			if pol.Idle > 0 {
+				ttl = pol.Idle
+			}
+		}
+		// Whole milliseconds, as Redis keeps it: a sighting cached with the
+		// nanoseconds would outlive the record by up to a millisecond.
+		exp = now.Add(ttl).Truncate(time.Millisecond)
+		if pol.MaxSessions > 0 {
+			if err := s.checkCap(ctx, instanceID, ids, pol.MaxSessions); err != nil {
 				return nil, err
 			}
-			if n >= int64(pol.MaxSessions) {
-				return nil, fmt.Errorf("%w: instance %s has %d live sessions (maxSessions %d)", ErrTooMany, instanceID, n, pol.MaxSessions)
-			}
 		}
+	}
+	if global {
+		// The global session never expires, has no index entry and is not
+		// counted against the cap.
+		rec, _ := json.Marshal(&Session{ID: GlobalID, InstanceID: instanceID, CreatedAt: now.UTC()})
+		if err := s.rdb.SetNX(ctx, s.Key(instanceID, GlobalID), rec, 0).Err(); err != nil {
+			return nil, fmt.Errorf("session: ensure %s: %w", GlobalID, err)
+		}
+		sess, err := s.Get(ctx, instanceID, GlobalID)
+		if err != nil {
+			return nil, err
+		}
+		out[GlobalID] = sess
+	}
+	if len(ids) == 0 {
+		return out, nil
 	}
 	// Index first, record last: a crash in between leaves an index entry
 	// that the sweep drops, never a session the sweep misses. The entry
@@ -281,50 +375,112 @@ func (s *Store) put(ctx context.Context, instanceID, id string, ttl time.Duratio
 	if reset {
 		mode = ""
 	}
-	if err := s.index(ctx, instanceID, id, exp, mode); err != nil {
+	if err := s.indexMany(ctx, instanceID, ids, exp, mode); err != nil {
 		return nil, err
 	}
-	// PXAT, not PX: the record ends exactly where the index says.
-	err = s.rdb.Do(ctx, "SET", key, rec, "NX", "PXAT", exp.UnixMilli()).Err()
-	created := err == nil
-	if errors.Is(err, redis.Nil) {
-		err = nil
+	// PXAT, not PX: the record ends exactly where the index says. Errors
+	// per command below: the pipeline's own is the first one, redis.Nil for
+	// a session that existed.
+	sets := make([]*redis.Cmd, len(ids))
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			rec, _ := json.Marshal(&Session{ID: id, InstanceID: instanceID, CreatedAt: now.UTC()})
+			sets[i] = p.Do(ctx, "SET", s.Key(instanceID, id), rec, "NX", "PXAT", exp.UnixMilli())
+		}
+		return nil
+	})
+	var created, existed []string
+	for i, id := range ids {
+		switch err := sets[i].Err(); {
+		case err == nil:
+			created = append(created, id)
+		case errors.Is(err, redis.Nil):
+			existed = append(existed, id) // or was created meanwhile by someone else
+		default:
+			return nil, fmt.Errorf("session: create %s: %w", id, err)
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("session: create %s: %w", id, err)
+	if !reset && len(created) > 0 {
+		// A concurrent implicit creation's NX entry may be a little later
+		// than the record that won: pull it in (LT), never out.
+		if err := s.indexMany(ctx, instanceID, created, exp, "LT"); err != nil {
+			return nil, err
+		}
 	}
-	if created {
-		if !reset {
-			// A concurrent implicit creation's NX entry may be a little
-			// later than the record that won: pull it in (LT), never out.
-			if err := s.index(ctx, instanceID, id, exp, "LT"); err != nil {
+	for _, id := range created {
+		s.rememberSince(instanceID, id, exp, epochs[id])
+		out[id] = &Session{ID: id, InstanceID: instanceID, CreatedAt: now.UTC(), ExpiresAt: exp.UTC()}
+	}
+	for _, id := range existed {
+		if reset {
+			if err := s.resetEnd(ctx, instanceID, id, exp); err != nil {
 				return nil, err
 			}
 		}
-		s.rememberSince(instanceID, id, exp, epoch)
-		return &Session{ID: id, InstanceID: instanceID, CreatedAt: now.UTC(), ExpiresAt: exp.UTC()}, nil
-	}
-	// It exists (or was created meanwhile by someone else).
-	if reset {
-		if err := s.index(ctx, instanceID, id, exp, ""); err != nil {
+		sess, err := s.Get(ctx, instanceID, id)
+		if err != nil {
 			return nil, err
 		}
-		// session_created may come after the session's first use
-		// (protocol §8.3): its state must end with it, earlier or later.
-		// State first: were the record moved later first, its state could
-		// expire at the old end under a live session (half of it, if
-		// writes meanwhile took the new end).
-		if s.state != nil {
-			if err := s.state.ExpireSession(ctx, instanceID, id, exp); err != nil {
-				return nil, fmt.Errorf("session: move state of %s: %w", id, err)
-			}
-		}
-		if err := s.rdb.PExpireAt(ctx, key, exp).Err(); err != nil {
-			return nil, fmt.Errorf("session: create %s: %w", id, err)
-		}
-		s.forget(instanceID, id)
+		out[id] = sess
 	}
-	return s.Get(ctx, instanceID, id)
+	return out, nil
+}
+
+// checkCap refuses new sessions among ids (those without a record) that
+// would take the instance past limit live sessions. Sessions that exist are
+// never refused: the cap only gets in the way of new ones.
+func (s *Store) checkCap(ctx context.Context, instanceID string, ids []string, limit int) error {
+	exists := make([]*redis.IntCmd, len(ids))
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			exists[i] = p.Exists(ctx, s.Key(instanceID, id))
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("session: create: %w", err)
+	}
+	fresh := 0
+	for _, c := range exists {
+		if c.Val() == 0 {
+			fresh++
+		}
+	}
+	if fresh == 0 {
+		return nil
+	}
+	n, err := s.Count(ctx, instanceID)
+	if err != nil {
+		return err
+	}
+	if n+int64(fresh) <= int64(limit) {
+		return nil
+	}
+	if fresh == 1 {
+		return fmt.Errorf("%w: instance %s has %d live sessions (maxSessions %d)", ErrTooMany, instanceID, n, limit)
+	}
+	return fmt.Errorf("%w: instance %s has %d live sessions, and %d new ones would pass maxSessions %d", ErrTooMany, instanceID, n, fresh, limit)
+}
+
+// resetEnd moves the end of a session that exists to exp (Create).
+func (s *Store) resetEnd(ctx context.Context, instanceID, id string, exp time.Time) error {
+	if err := s.index(ctx, instanceID, id, exp, ""); err != nil {
+		return err
+	}
+	// session_created may come after the session's first use
+	// (protocol §8.3): its state must end with it, earlier or later.
+	// State first: were the record moved later first, its state could
+	// expire at the old end under a live session (half of it, if
+	// writes meanwhile took the new end).
+	if s.state != nil {
+		if err := s.state.ExpireSession(ctx, instanceID, id, exp); err != nil {
+			return fmt.Errorf("session: move state of %s: %w", id, err)
+		}
+	}
+	if err := s.rdb.PExpireAt(ctx, s.Key(instanceID, id), exp).Err(); err != nil {
+		return fmt.Errorf("session: create %s: %w", id, err)
+	}
+	s.forget(instanceID, id)
+	return nil
 }
 
 // Get returns a live session or ErrNotFound.

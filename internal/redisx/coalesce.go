@@ -105,16 +105,53 @@ func (c *Coalescer) run() {
 // does not have it yet (NOSCRIPT: a restarted or new node) gets it sent in
 // full, on a round trip of its own.
 func (c *Coalescer) Run(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
-	var cmd *redis.Cmd
-	err := c.Pipelined(ctx, func(p redis.Pipeliner) { cmd = script.EvalSha(ctx, p, keys, args...) })
+	return c.RunMany(ctx, script, []ScriptCall{{Keys: keys, Args: args}})[0]
+}
+
+// ScriptCall is one run of a script: its keys and arguments.
+type ScriptCall struct {
+	Keys []string
+	Args []any
+}
+
+// RunMany runs script once per call, all in the next shared round trip, by
+// its SHA, and returns one result per call, in order. Calls on the same
+// keys run in the order given. The calls a server answered NOSCRIPT (a
+// restarted or new node) are sent again in full, together, on one round
+// trip of their own; as a node without the script refuses every call sent
+// to it, their order holds there too.
+func (c *Coalescer) RunMany(ctx context.Context, script *redis.Script, calls []ScriptCall) []*redis.Cmd {
+	cmds := make([]*redis.Cmd, len(calls))
+	err := c.Pipelined(ctx, func(p redis.Pipeliner) {
+		for i, cl := range calls {
+			cmds[i] = script.EvalSha(ctx, p, cl.Keys, cl.Args...)
+		}
+	})
 	if errors.Is(err, ErrGaveUp) {
-		// The command may still run (and cmd be set): its result is not ours.
-		failed := redis.NewCmd(ctx)
-		failed.SetErr(err)
+		// The commands may still run (and cmds be set, so it is not ours
+		// to touch): their results are not ours either.
+		failed := make([]*redis.Cmd, len(calls))
+		for i := range failed {
+			failed[i] = redis.NewCmd(ctx)
+			failed[i].SetErr(err)
+		}
 		return failed
 	}
-	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
-		return script.Run(ctx, c.rdb, keys, args...)
+	var again []int
+	for i, cmd := range cmds {
+		if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+			again = append(again, i)
+		}
 	}
-	return cmd
+	if len(again) == 0 {
+		return cmds
+	}
+	// Errors per command: the pipeline's own is only the first one.
+	_, _ = c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, i := range again {
+			cmds[i] = script.Eval(ctx, p, calls[i].Keys, calls[i].Args...)
+		}
+		return nil
+	})
+	return cmds
 }

@@ -104,3 +104,47 @@ func TestCoalescerRunsScripts(t *testing.T) {
 		})
 	}
 }
+
+// RunMany gives each call its own result, keeps the order of calls on the
+// same key, and survives a server that lost the script (all calls, on
+// every node, come back NOSCRIPT and go again in full).
+func TestCoalescerRunsManyScripts(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			rdb, ks := b.Open(t)
+			ctx := context.Background()
+			c := redisx.NewCoalescer(rdb, 1)
+			push := redis.NewScript(`redis.call('RPUSH', KEYS[1], ARGV[1]) return redis.call('LLEN', KEYS[1])`)
+			const keys, rounds = 20, 2
+			for run, flush := range []bool{true, false} {
+				if flush {
+					if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var calls []redisx.ScriptCall
+				for i := range keys * rounds {
+					// Keys of many slots, so a cluster spreads them over its nodes.
+					calls = append(calls, redisx.ScriptCall{Keys: []string{fmt.Sprintf("%srm{%d}", ks, i%keys)}, Args: []any{i}})
+				}
+				cmds := c.RunMany(ctx, push, calls)
+				if len(cmds) != len(calls) {
+					t.Fatalf("%d results for %d calls", len(cmds), len(calls))
+				}
+				for i, cmd := range cmds {
+					n, err := cmd.Int()
+					if want := run*rounds + i/keys + 1; err != nil || n != want {
+						t.Fatalf("run %d (flushed %v) call %d: %d, %v, want length %d", run, flush, i, n, err, want)
+					}
+				}
+			}
+			for k := range keys {
+				got, err := rdb.LRange(ctx, fmt.Sprintf("%srm{%d}", ks, k), 0, -1).Result()
+				want := []string{fmt.Sprint(k), fmt.Sprint(k + keys), fmt.Sprint(k), fmt.Sprint(k + keys)}
+				if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("key %d holds %v (%v), want %v: calls on one key out of order", k, got, err, want)
+				}
+			}
+		})
+	}
+}
