@@ -105,3 +105,79 @@ func TestKeyPart(t *testing.T) {
 		seen[k] = id
 	}
 }
+
+// EnsureMany is Ensure for many sessions, all or nothing: a session that
+// ended, an invalid id or new sessions past the cap fail the whole call
+// and create none of the others.
+func TestEnsureMany(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			rdb, ks := b.Open(t)
+			policy := session.PoliciesFunc(func(_ context.Context, inst string) (session.Policy, error) {
+				if inst == "capped" {
+					return session.Policy{MaxSessions: 4}, nil
+				}
+				return session.Policy{}, nil
+			})
+			s := session.NewStore(rdb, ks, time.Hour, session.WithPolicies(policy))
+			ctx := context.Background()
+			absent := func(inst string, ids ...string) {
+				t.Helper()
+				for _, id := range ids {
+					if _, err := s.Get(ctx, inst, id); !errors.Is(err, session.ErrNotFound) {
+						t.Fatalf("%s/%s exists after a refused EnsureMany (%v)", inst, id, err)
+					}
+				}
+			}
+
+			old, err := s.Create(ctx, "i1", "old", time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.EnsureMany(ctx, "i1", []string{"old", "n1", "n2", "n1", session.GlobalID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 4 || !got["old"].ExpiresAt.Equal(old.ExpiresAt) || !got[session.GlobalID].ExpiresAt.IsZero() {
+				t.Fatalf("EnsureMany = %+v, want old unchanged, the global session, n1 and n2", got)
+			}
+			for _, id := range []string{"n1", "n2"} {
+				sess, err := s.Get(ctx, "i1", id)
+				if err != nil || time.Until(sess.ExpiresAt) < 59*time.Minute || !sess.ExpiresAt.Equal(got[id].ExpiresAt) {
+					t.Fatalf("new session %s: %+v %v, want the default TTL as returned (%s)", id, sess, err, got[id].ExpiresAt)
+				}
+			}
+			if n, err := s.Count(ctx, "i1"); err != nil || n != 3 {
+				t.Fatalf("%d sessions indexed (%v), want 3", n, err)
+			}
+
+			// An ended session refuses the batch: 410 for one-by-one too.
+			if err := s.Delete(ctx, "i1", "n2"); err != nil {
+				t.Fatal(err)
+			}
+			var expired *session.ExpiredError
+			if _, err := s.EnsureMany(ctx, "i1", []string{"fresh1", "n2", "fresh2"}); !errors.As(err, &expired) || expired.ID != "n2" {
+				t.Fatalf("EnsureMany with an ended session: %v, want its *ExpiredError", err)
+			}
+			if _, err := s.EnsureMany(ctx, "i1", []string{"fresh1", "bad\x00id"}); !errors.Is(err, session.ErrInvalidID) {
+				t.Fatalf("EnsureMany with an invalid id: %v, want ErrInvalidID", err)
+			}
+			absent("i1", "fresh1", "fresh2")
+
+			// The cap counts the new sessions of the batch together.
+			if _, err := s.EnsureMany(ctx, "capped", []string{"c1", "c2"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.EnsureMany(ctx, "capped", []string{"c1", "c3", "c4", "c5"}); !errors.Is(err, session.ErrTooMany) {
+				t.Fatalf("3 new sessions over 2 of 4: %v, want ErrTooMany", err)
+			}
+			absent("capped", "c3", "c4", "c5")
+			if _, err := s.EnsureMany(ctx, "capped", []string{"c1", "c2", "c3", "c4"}); err != nil {
+				t.Fatalf("2 new sessions up to the cap: %v", err)
+			}
+			if _, err := s.EnsureMany(ctx, "capped", []string{"c4", "c1"}); err != nil {
+				t.Fatalf("existing sessions at the cap: %v", err)
+			}
+		})
+	}
+}
