@@ -108,17 +108,22 @@ type Instances interface {
 }
 
 // Sessions is the session lifecycle the commands drive (session.Store).
-// Touch and Ensure return session.ErrTooMany when a new session would pass
-// the instance's cap.
+// Touch, Ensure and EnsureMany return session.ErrTooMany when new sessions
+// would pass the instance's cap; EnsureMany creates none of its sessions
+// when it fails.
 type Sessions interface {
 	Touch(ctx context.Context, instanceID, id string) error
 	Ensure(ctx context.Context, instanceID, id string) (*session.Session, error)
+	EnsureMany(ctx context.Context, instanceID string, ids []string) (map[string]*session.Session, error)
 	Create(ctx context.Context, instanceID, id string, ttl time.Duration) (*session.Session, error)
 }
 
-// Listeners registers and removes listeners (listener.Store).
+// Listeners registers and removes listeners (listener.Store). AddMany
+// stores listeners of one instance as Add one after the other would,
+// validating all of them before it writes any.
 type Listeners interface {
 	Add(ctx context.Context, l *listener.Listener) error
+	AddMany(ctx context.Context, ls []*listener.Listener) error
 	Remove(ctx context.Context, instanceID, id string) error
 }
 
