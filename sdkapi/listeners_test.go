@@ -13,6 +13,7 @@ import (
 	"github.com/neru-dev/neru/instance"
 	"github.com/neru-dev/neru/listener"
 	"github.com/neru-dev/neru/providers/messages"
+	"github.com/neru-dev/neru/sdk"
 	"github.com/neru-dev/neru/sdkapi"
 	"github.com/neru-dev/neru/session"
 )
@@ -178,5 +179,29 @@ func TestSubscribeMany(t *testing.T) {
 	// Existing sessions stay usable at the cap.
 	if r := e.subscribeMany(tenantB, []map[string]any{sub("z", "sess-0", "447700950000"), sub("z2", "sess-1", "447700950001")}); r.status != http.StatusOK {
 		t.Fatalf("listeners in existing sessions at the cap: %d %s", r.status, r.body)
+	}
+}
+
+// The Go SDK's Subscribe chunks what the endpoint takes, and what it
+// registers matches.
+func TestSubscribeManyFromTheGoSDK(t *testing.T) {
+	if sdk.MaxSubscriptions != sdkapi.MaxSubscriptions {
+		t.Fatalf("sdk sends %d subscriptions a request, the endpoint takes %d", sdk.MaxSubscriptions, sdkapi.MaxSubscriptions)
+	}
+	e := newAssetsEnv(t, nil)
+	c := sdk.New(sdk.Config{Endpoint: e.cmd.URL, InstanceID: tenantA}) // the dev instance: no token from loopback
+	subs := make([]sdk.Subscription, sdkapi.MaxSubscriptions+200)
+	for i := range subs {
+		subs[i] = c.Session(fmt.Sprint("sdk-sess-", i%50)).MessageSubscription("/onMessage",
+			sdk.Contact{Type: "sms", Number: fmt.Sprint(447700960000 + i)}, sdk.Contact{Type: "sms", Number: "447700900000"})
+	}
+	ids, err := c.Subscribe(context.Background(), subs...)
+	if err != nil || len(ids) != len(subs) {
+		t.Fatalf("Subscribe: %d ids, %v", len(ids), err)
+	}
+	for _, i := range []int{0, sdkapi.MaxSubscriptions - 1, sdkapi.MaxSubscriptions, len(subs) - 1} {
+		if m := e.matches(tenantA, fmt.Sprint(447700960000+i)); !slices.Equal(m, []string{fmt.Sprintf("%s@sdk-sess-%d", ids[i], i%50)}) {
+			t.Fatalf("an SMS to listener %d matches %v, want %s in sdk-sess-%d", i, m, ids[i], i%50)
+		}
 	}
 }
