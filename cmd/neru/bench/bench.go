@@ -13,7 +13,7 @@
 //     guarantees, driven with the same load in the same run.
 //
 // A run registers one listener and one session per sender number through
-// the Go SDK (what an app does), then measures phases: the maximum rate
+// the Go SDK (what an app does: in batches of a thousand, Client.Subscribe), then measures phases: the maximum rate
 // (closed loop: every connection posts its next webhook once the previous
 // one was answered), half of it (paced, for latency), the naive pipeline,
 // SDK state operations against the echo handler, and the maximum again
@@ -290,8 +290,11 @@ func (b *bench) stop() error {
 }
 
 // register registers listeners [from, to) through the Go SDK, as an app
-// does: listener j < Sessions listens, in session j, for SMS from customer
-// j; the others listen for strangers, spread over the same sessions.
+// that registers many numbers at start does: in batches of
+// sdk.MaxSubscriptions (Client.Subscribe, one subscribe-many request each),
+// RegisterConcurrency requests in flight. Listener j < Sessions listens, in
+// session j, for SMS from customer j; the others listen for strangers,
+// spread over the same sessions.
 func (b *bench) register(ctx context.Context, from, to int) (Registration, error) {
 	fmt.Fprintf(b.o.Progress, "registering listeners %d-%d through the SDK...\n", from, to-1)
 	c := sdk.New(sdk.Config{Endpoint: b.command, InstanceID: b.instID, ApplicationID: b.appID,
@@ -304,21 +307,25 @@ func (b *bench) register(ctx context.Context, from, to int) (Registration, error
 	for range b.o.RegisterConcurrency {
 		eg.Go(func() error {
 			for {
-				j := int(next.Add(1) - 1)
-				if j >= to {
+				first := int(next.Add(sdk.MaxSubscriptions) - sdk.MaxSubscriptions)
+				if first >= to {
 					return nil
 				}
-				num := customer(j)
-				if j >= b.o.Sessions {
-					num = stranger(j)
+				subs := make([]sdk.Subscription, 0, min(sdk.MaxSubscriptions, to-first))
+				for j := first; j < to && j < first+sdk.MaxSubscriptions; j++ {
+					num := customer(j)
+					if j >= b.o.Sessions {
+						num = stranger(j)
+					}
+					subs = append(subs, c.Session(sessionID(run, j%b.o.Sessions)).MessageSubscription("/onMessage",
+						sdk.Contact{Type: "sms", Number: num}, sdk.Contact{Type: "sms", Number: vonageNumber}))
 				}
-				s := c.Session(sessionID(run, j%b.o.Sessions))
-				if _, err := s.OnMessage(gctx, "/onMessage", sdk.Contact{Type: "sms", Number: num},
-					sdk.Contact{Type: "sms", Number: vonageNumber}); err != nil {
-					return fmt.Errorf("bench: register listener %d: %w", j, err)
+				if _, err := c.Subscribe(gctx, subs...); err != nil {
+					return fmt.Errorf("bench: register listeners %d-%d: %w", first, first+len(subs)-1, err)
 				}
-				if n := done.Add(1); n%100_000 == 0 {
-					fmt.Fprintf(b.o.Progress, "  %d listeners (%.0f/s)\n", n, rate(int(n), time.Since(startAt)))
+				n := done.Add(int64(len(subs)))
+				if prev := n - int64(len(subs)); n/100_000 > prev/100_000 {
+					fmt.Fprintf(b.o.Progress, "  %d listeners (%.0f/s)\n", n/100_000*100_000, rate(int(n), time.Since(startAt)))
 				}
 			}
 		})

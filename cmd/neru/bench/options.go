@@ -37,6 +37,9 @@ type Options struct {
 	StateOps    int     // SDK state operations of the state phase (0: none)
 	ScaleTo     int     // register listeners up to this total, then measure the maximum again (0: not)
 
+	// RegisterConcurrency is how many registration requests are in flight,
+	// each a batch of sdk.MaxSubscriptions listeners. A few keep both cores
+	// busy: one batch is already a thousand listeners of work.
 	RegisterConcurrency int
 	Timeout             time.Duration // how long deliveries may stall before a phase gives up
 	Progress            io.Writer     // progress lines; nil discards them
@@ -46,7 +49,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		Events: 50000, Concurrency: 64, Sessions: 1000, Rounds: 1, HalfLoad: true,
-		RegisterConcurrency: 64, Timeout: 30 * time.Second,
+		RegisterConcurrency: 8, Timeout: 30 * time.Second,
 		InstanceID: "dev", ApplicationID: "dev-app", CommandURL: "http://127.0.0.1:3001", AppAddr: "127.0.0.1:3000",
 	}
 }

@@ -76,7 +76,7 @@ reports throughput, latency and CPU per event of every process.`,
 	fs.StringVar(&o.ApplicationID, "application-id", o.ApplicationID, "with --target: that instance's Vonage application id")
 	fs.StringVar(&o.AppAddr, "app-addr", o.AppAddr, "with --target: where the sink app listens (the instance's app URL)")
 	fs.IntVar(&o.PlatformPID, "platform-pid", 0, "with --target: its process id, for its CPU (default: found by its port)")
-	fs.IntVar(&o.RegisterConcurrency, "register-concurrency", o.RegisterConcurrency, "SDK listener registrations in flight at once")
+	fs.IntVar(&o.RegisterConcurrency, "register-concurrency", o.RegisterConcurrency, "SDK registration requests (batches of 1,000 listeners) in flight at once")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "how long deliveries may stall before a phase gives up")
 	fs.StringVar(&markdown, "markdown", "", "also write the report as a markdown table to this file (make bench: docs/benchmarks.md)")
 	fs.BoolVar(&appendMD, "append", false, "append to the --markdown file (a section of its own) instead of replacing it")
