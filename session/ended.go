@@ -52,26 +52,30 @@ func (s *Store) tombKey(instanceID string, shard int) string {
 // record is gone (expired, not swept yet). A live record always wins over a
 // tombstone, so a session started again is never reported ended. The global
 // session never ends.
+//
+// Every delivery asks, and almost every session asked about is alive: its
+// record's EXISTS goes alone through the shared round trip, and only a
+// missing record costs a second one for the tombstone and the index entry.
 func (s *Store) Ended(ctx context.Context, instanceID, id string) (endedAt time.Time, ended bool, err error) {
 	if id == GlobalID {
 		return time.Time{}, false, nil
 	}
-	shard := shardOf(id)
 	var exists *redis.IntCmd
+	err = s.trips.Pipelined(ctx, func(p redis.Pipeliner) { exists = p.Exists(ctx, s.Key(instanceID, id)) })
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("session: ended %s: %w", id, err)
+	}
+	if exists.Val() == 1 {
+		return time.Time{}, false, nil
+	}
+	shard := shardOf(id)
 	var tomb, due *redis.FloatCmd
 	err = s.trips.Pipelined(ctx, func(p redis.Pipeliner) {
-		exists = p.Exists(ctx, s.Key(instanceID, id))
 		tomb = p.ZScore(ctx, s.tombKey(instanceID, shard), id)
 		due = p.ZScore(ctx, s.indexKey(instanceID, shard), id)
 	})
 	if errors.Is(err, redisx.ErrGaveUp) {
 		return time.Time{}, false, fmt.Errorf("session: ended %s: %w", id, err)
-	}
-	if err := exists.Err(); err != nil {
-		return time.Time{}, false, fmt.Errorf("session: ended %s: %w", id, err)
-	}
-	if exists.Val() == 1 {
-		return time.Time{}, false, nil
 	}
 	return endedFrom(id, tomb, due, time.Now())
 }
