@@ -79,7 +79,7 @@
 // nothing: every item is built and validated first (an unknown action, a
 // bad payload or a callback id repeated in the batch is a 400 whose
 // message starts "subscriptions[<index>]"), then the sessions are ensured
-// together (session.Store.EnsureMany: the callback's sessionId, else the
+// together (session.Store.EnsureAll: the callback's sessionId, else the
 // request's, created with the default lifetime; an ended one is 410
 // session_expired, new ones past the cap 429 too_many_sessions, counted
 // over the batch), then the listeners are stored together

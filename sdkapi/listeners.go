@@ -102,7 +102,7 @@ func (a *API) subscribeMany(ctx context.Context, c *call, builds map[string]prov
 		index[l.ID] = i
 		ls[i], sessions[i] = l, l.SessionID
 	}
-	if _, err := a.d.Sessions.EnsureMany(ctx, c.inst.ID, sessions); err != nil {
+	if err := a.d.Sessions.EnsureAll(ctx, c.inst.ID, sessions); err != nil {
 		return nil, err
 	}
 	if err := a.d.Listeners.AddMany(ctx, ls); err != nil {

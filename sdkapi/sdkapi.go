@@ -108,13 +108,13 @@ type Instances interface {
 }
 
 // Sessions is the session lifecycle the commands drive (session.Store).
-// Touch, Ensure and EnsureMany return session.ErrTooMany when new sessions
-// would pass the instance's cap; EnsureMany creates none of its sessions
+// Touch, Ensure and EnsureAll return session.ErrTooMany when new sessions
+// would pass the instance's cap; EnsureAll creates none of its sessions
 // when it fails.
 type Sessions interface {
 	Touch(ctx context.Context, instanceID, id string) error
 	Ensure(ctx context.Context, instanceID, id string) (*session.Session, error)
-	EnsureMany(ctx context.Context, instanceID string, ids []string) (map[string]*session.Session, error)
+	EnsureAll(ctx context.Context, instanceID string, ids []string) error
 	Create(ctx context.Context, instanceID, id string, ttl time.Duration) (*session.Session, error)
 }
 

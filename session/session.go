@@ -207,6 +207,35 @@ func (s *Store) Ensure(ctx context.Context, instanceID, id string) (*Session, er
 	return got[id], nil
 }
 
+// EnsureAll makes every session in ids exist from now on, as EnsureMany
+// does (all or nothing, the same errors), without reading again the
+// sessions this process saw alive in the last few seconds: the sightings
+// Touch trusts. An app registering listeners in bulk names the same
+// sessions batch after batch.
+func (s *Store) EnsureAll(ctx context.Context, instanceID string, ids []string) error {
+	now := time.Now()
+	epochs := make(map[string]uint64, len(ids))
+	var unseen []string
+	for _, id := range ids {
+		if _, dup := epochs[id]; dup || s.fresh(instanceID, id, 0, now) {
+			continue
+		}
+		epochs[id] = s.epoch(instanceID, id)
+		unseen = append(unseen, id)
+	}
+	if len(unseen) == 0 {
+		return nil
+	}
+	got, err := s.EnsureMany(ctx, instanceID, unseen)
+	if err != nil {
+		return err
+	}
+	for id, sess := range got {
+		s.rememberSince(instanceID, id, sess.ExpiresAt, epochs[id])
+	}
+	return nil
+}
+
 // EnsureMany is Ensure for many sessions of one instance at once (an app
 // registering listeners in bulk), all or nothing: every id is checked and
 // looked up before anything is written, so an invalid id, a session that

@@ -181,3 +181,36 @@ func TestEnsureMany(t *testing.T) {
 		})
 	}
 }
+
+// EnsureAll creates what is missing and trusts only this process's recent
+// sightings: a session it saw ended is refused again, not taken as alive.
+func TestEnsureAll(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			rdb, ks := b.Open(t)
+			s := session.NewStore(rdb, ks, time.Hour)
+			ctx := context.Background()
+			if err := s.EnsureAll(ctx, "i1", []string{"a", "b", "a"}); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{"a", "b"} {
+				if _, err := s.Get(ctx, "i1", id); err != nil {
+					t.Fatalf("session %s after EnsureAll: %v", id, err)
+				}
+			}
+			if err := s.EnsureAll(ctx, "i1", []string{"a", "b"}); err != nil {
+				t.Fatalf("EnsureAll of sessions it just made: %v", err)
+			}
+			if err := s.Delete(ctx, "i1", "a"); err != nil {
+				t.Fatal(err)
+			}
+			err := s.EnsureAll(ctx, "i1", []string{"b", "a", "c"})
+			if !errors.Is(err, session.ErrExpired) {
+				t.Fatalf("EnsureAll with a deleted session = %v, want ErrExpired", err)
+			}
+			if _, err := s.Get(ctx, "i1", "c"); !errors.Is(err, session.ErrNotFound) {
+				t.Fatalf("c exists after a refused EnsureAll (%v)", err)
+			}
+		})
+	}
+}
