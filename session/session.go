@@ -319,7 +319,22 @@ func (s *Store) EnsureMany(ctx context.Context, instanceID string, ids []string)
 
 // EnsureExpiry is Ensure shaped as the state store's SessionTTL: when the
 // session ends, with ok=false for the global session.
+//
+// Every state write asks, and its session nearly always exists: then the
+// record's PEXPIRETIME alone, in the shared round trip, is the answer
+// (what Ensure would return as ExpiresAt). Only a missing record goes
+// through Ensure, which creates it or finds it ended.
 func (s *Store) EnsureExpiry(ctx context.Context, instanceID, id string) (at time.Time, ok bool, err error) {
+	var pt *redis.Cmd
+	if err := s.trips.Pipelined(ctx, func(p redis.Pipeliner) { pt = p.Do(ctx, "PEXPIRETIME", s.Key(instanceID, id)) }); err != nil {
+		return time.Time{}, false, fmt.Errorf("session: expiry of %s: %w", id, err)
+	}
+	switch ms, _ := pt.Int64(); {
+	case ms > 0:
+		return time.UnixMilli(ms).UTC(), true, nil
+	case ms == -1:
+		return time.Time{}, false, nil // a record that never expires
+	}
 	sess, err := s.Ensure(ctx, instanceID, id)
 	if err != nil {
 		return time.Time{}, false, err
