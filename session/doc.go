@@ -137,8 +137,9 @@
 // The SDK endpoint lets a command in when the session is alive (Touch,
 // often from a sighting cached for a few seconds), and the command runs
 // a moment later, maybe past the end, or after another replica deleted
-// the session. So a read in a session namespace also looks, in the same
-// transaction, whether the session still has state; if it has none and
+// the session. So a read in a session namespace also looks, right after it
+// in the same round trip, whether the session still has state (the order
+// is enough: see state.Store.sessionRead); if it has none and
 // the session has ended (Ended), the read answers session_expired rather
 // than the empty reply of a key never written. A write that ran past the
 // end stored nothing (its keys expired at once) and answers the same.
