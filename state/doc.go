@@ -71,9 +71,13 @@
 // A write whose script ran past the session's end (alive when its end was
 // read, ended on the way) stored nothing and fails with session.ErrExpired.
 //
-// A read in a session namespace runs in one MULTI with EXISTS on the
-// registry, so both see one instant (and the read keeps the reply types of
-// a plain command). The registry exists whenever the session has state.
+// A read in a session namespace is followed by EXISTS on the registry in
+// the same round trip (shared with other commands' through a coalescer, as
+// are writes' scripts), and keeps the reply types of a plain command. No
+// MULTI is needed: keys and registry end together, so a read that found
+// state gone is followed by an EXISTS that finds the registry gone too
+// (sessionRead in session.go). The registry exists whenever the session has
+// state.
 // When it does not, and a [SessionEnds] is configured, the store asks,
 // after the read, whether the session has ended; if so the read fails with
 // session.ErrExpired instead of answering null: the state was there and
