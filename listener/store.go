@@ -169,7 +169,7 @@ func (s *Store) AddMany(ctx context.Context, ls []*Listener) error {
 			// The id now listens for something else: drop its old index
 			// entry and dedup claim, or a later registration of the old
 			// identity would remove this listener.
-			releases = append(releases, redisx.ScriptCall{Keys: []string{s.indexKey(inst, old.Key), s.dedupKey(inst, old.Key)}, Args: []any{l.ID, dedupField(&old)}})
+			releases = append(releases, s.indexCall(inst, old.Key, l.ID, &old))
 			released = append(released, l)
 		}
 	}
@@ -186,7 +186,7 @@ func (s *Store) AddMany(ctx context.Context, ls []*Listener) error {
 	// claims of one identity run in the batch's order, so the last wins.
 	claims := make([]redisx.ScriptCall, len(ls))
 	for i, l := range ls {
-		claims[i] = redisx.ScriptCall{Keys: []string{s.indexKey(inst, l.Key), s.dedupKey(inst, l.Key)}, Args: []any{l.ID, dedupField(l)}}
+		claims[i] = s.indexCall(inst, l.Key, l.ID, l)
 	}
 	var superseded []string
 	for i, c := range s.writes.RunMany(ctx, claimScript, claims) {
@@ -206,6 +206,12 @@ func (s *Store) AddMany(ctx context.Context, ls []*Listener) error {
 		}
 	}
 	return nil
+}
+
+// indexCall is a claimScript or releaseScript run on index key key of an
+// instance, for listener id and the identity of l (its dedup field).
+func (s *Store) indexCall(inst, key, id string, l *Listener) redisx.ScriptCall {
+	return redisx.ScriptCall{Keys: []string{s.indexKey(inst, key), s.dedupKey(inst, key)}, Args: []any{id, dedupField(l)}}
 }
 
 // claimScript indexes listener ARGV[1] under KEYS[1] and makes it the holder
@@ -307,7 +313,7 @@ func (s *Store) removeMany(ctx context.Context, instanceID string, ids []string)
 	releases := make([]redisx.ScriptCall, len(found))
 	for i, l := range found {
 		s.cache.Delete(s.recKey(instanceID, l.ID))
-		releases[i] = redisx.ScriptCall{Keys: []string{s.indexKey(instanceID, l.Key), s.dedupKey(instanceID, l.Key)}, Args: []any{l.ID, dedupField(l)}}
+		releases[i] = s.indexCall(instanceID, l.Key, l.ID, l)
 	}
 	for i, c := range s.writes.RunMany(ctx, releaseScript, releases) {
 		if err := c.Err(); err != nil {

@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	"github.com/google/uuid"
 )
@@ -53,10 +54,7 @@ func (s *Session) subscription(provider, action string, payload map[string]any, 
 
 // body is the action's payload, callback included.
 func (sub Subscription) body() map[string]any {
-	p := make(map[string]any, len(sub.payload)+1)
-	for k, v := range sub.payload {
-		p[k] = v
-	}
+	p := maps.Clone(sub.payload)
 	p["callback"] = sub.cb
 	return p
 }

@@ -43,17 +43,11 @@ func (a *API) listenerAdapter(p providers.Descriptor) adapter {
 }
 
 func (a *API) subscribe(ctx context.Context, c *call, build providers.ListenerFunc) (any, error) {
-	l, err := build(c.inst.ID, c.action, c.payload)
+	l, err := listenerOf(c, build, c.action, c.payload)
 	if err != nil {
 		return nil, err
 	}
-	if l.SessionID == "" {
-		l.SessionID = c.session
-	}
-	if _, err := a.d.Sessions.Ensure(ctx, c.inst.ID, l.SessionID); err != nil {
-		return nil, err
-	}
-	if err := a.d.Listeners.Add(ctx, l); err != nil {
+	if err := a.register(ctx, c, []*listener.Listener{l}); err != nil {
 		return nil, err
 	}
 	return "OK", nil
@@ -61,10 +55,8 @@ func (a *API) subscribe(ctx context.Context, c *call, build providers.ListenerFu
 
 // subscribeMany is subscribe for many listeners, all or nothing: every
 // item is built and validated first (a bad one is a 400 naming its index),
-// then their sessions are ensured together (an ended one 410, new ones past
-// the cap 429, as one by one, and still nothing written), then the
-// listeners are stored together. It answers {"ids": [...]}, the listener
-// ids in the order of the items.
+// then they are registered together. It answers {"ids": [...]}, the
+// listener ids in the order of the items.
 func (a *API) subscribeMany(ctx context.Context, c *call, builds map[string]providers.ListenerFunc) (any, error) {
 	var p struct {
 		Subscriptions []struct {
@@ -79,20 +71,13 @@ func (a *API) subscribeMany(ctx context.Context, c *call, builds map[string]prov
 		return nil, httpx.Errorf(http.StatusBadRequest, "bad_payload", "%s takes 1 to %d subscriptions, got %d", ActionSubscribeMany, MaxSubscriptions, n)
 	}
 	ls := make([]*listener.Listener, len(p.Subscriptions))
-	sessions := make([]string, len(ls))
 	index := make(map[string]int, len(ls)) // listener id → item
 	for i, sub := range p.Subscriptions {
 		build, ok := builds[sub.Action]
 		if !ok {
 			return nil, httpx.Errorf(http.StatusBadRequest, "bad_subscription", "subscriptions[%d]: provider %q has no subscribe action %q", i, c.provider, sub.Action)
 		}
-		l, err := build(c.inst.ID, sub.Action, sub.Payload)
-		if err == nil {
-			if l.SessionID == "" {
-				l.SessionID = c.session
-			}
-			err = l.Validate()
-		}
+		l, err := listenerOf(c, build, sub.Action, sub.Payload)
 		if err != nil {
 			return nil, fmt.Errorf("subscriptions[%d]: %w", i, err)
 		}
@@ -100,12 +85,9 @@ func (a *API) subscribeMany(ctx context.Context, c *call, builds map[string]prov
 			return nil, httpx.Errorf(http.StatusBadRequest, "bad_subscription", "subscriptions[%d]: callback id %q is subscriptions[%d]'s too", i, l.ID, j)
 		}
 		index[l.ID] = i
-		ls[i], sessions[i] = l, l.SessionID
+		ls[i] = l
 	}
-	if err := a.d.Sessions.EnsureAll(ctx, c.inst.ID, sessions); err != nil {
-		return nil, err
-	}
-	if err := a.d.Listeners.AddMany(ctx, ls); err != nil {
+	if err := a.register(ctx, c, ls); err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(ls))
@@ -113,6 +95,36 @@ func (a *API) subscribeMany(ctx context.Context, c *call, builds map[string]prov
 		ids[i] = l.ID
 	}
 	return map[string][]string{"ids": ids}, nil
+}
+
+// listenerOf builds and validates the listener one subscribe action's
+// payload asks for. Its session is the callback's, else the command's.
+func listenerOf(c *call, build providers.ListenerFunc, action string, payload json.RawMessage) (*listener.Listener, error) {
+	l, err := build(c.inst.ID, action, payload)
+	if err != nil {
+		return nil, err
+	}
+	if l.SessionID == "" {
+		l.SessionID = c.session
+	}
+	if err := l.Validate(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// register stores listeners of the command's instance: their sessions
+// exist from now on (an ended one is 410, new ones past the cap 429,
+// nothing written then), and the listeners are stored in the order given.
+func (a *API) register(ctx context.Context, c *call, ls []*listener.Listener) error {
+	sessions := make([]string, len(ls))
+	for i, l := range ls {
+		sessions[i] = l.SessionID
+	}
+	if err := a.d.Sessions.EnsureAll(ctx, c.inst.ID, sessions); err != nil {
+		return err
+	}
+	return a.d.Listeners.AddMany(ctx, ls)
 }
 
 func (a *API) unsubscribe(ctx context.Context, c *call) (any, error) {

@@ -108,21 +108,19 @@ type Instances interface {
 }
 
 // Sessions is the session lifecycle the commands drive (session.Store).
-// Touch, Ensure and EnsureAll return session.ErrTooMany when new sessions
-// would pass the instance's cap; EnsureAll creates none of its sessions
-// when it fails.
+// Touch and EnsureAll return session.ErrTooMany when new sessions would
+// pass the instance's cap; EnsureAll creates none of its sessions when it
+// fails.
 type Sessions interface {
 	Touch(ctx context.Context, instanceID, id string) error
-	Ensure(ctx context.Context, instanceID, id string) (*session.Session, error)
 	EnsureAll(ctx context.Context, instanceID string, ids []string) error
 	Create(ctx context.Context, instanceID, id string, ttl time.Duration) (*session.Session, error)
 }
 
 // Listeners registers and removes listeners (listener.Store). AddMany
-// stores listeners of one instance as Add one after the other would,
+// stores listeners of one instance as one after the other would,
 // validating all of them before it writes any.
 type Listeners interface {
-	Add(ctx context.Context, l *listener.Listener) error
 	AddMany(ctx context.Context, ls []*listener.Listener) error
 	Remove(ctx context.Context, instanceID, id string) error
 }
