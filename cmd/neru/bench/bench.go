@@ -13,11 +13,12 @@
 //     guarantees, driven with the same load in the same run.
 //
 // A run registers one listener and one session per sender number through
-// the Go SDK (what an app does: in batches of a thousand, Client.Subscribe), then measures phases: the maximum rate
-// (closed loop: every connection posts its next webhook once the previous
-// one was answered), half of it (paced, for latency), the naive pipeline,
-// SDK state operations against the echo handler, and the maximum again
-// after registering up to a million listeners that never match.
+// the Go SDK (what an app does: in batches of a thousand, Client.Subscribe),
+// then measures phases: the maximum rate (closed loop: every connection
+// posts its next webhook once the previous one was answered), half of it
+// (paced, for latency), the naive pipeline, SDK state operations against
+// the echo handler, and the maximum again after registering up to a
+// million listeners that never match.
 //
 // Times cross processes as wall-clock Unix nanoseconds (one machine, one
 // clock). CPU seconds come from /proc/<pid>/stat of each process: the
