@@ -4,9 +4,11 @@
 //
 // Each listener has exactly one index key, built by its provider from the
 // registration (for example "msg-in|sms|447700900000|*"). An event yields the
-// few keys that could match it, wildcards included, so matching costs one
-// pipelined SMEMBERS per event and one GET per candidate, whatever the number
-// of listeners. Generic filters ({path, op, values}) run only on candidates.
+// few keys that could match it, wildcards included; matching reads, in one
+// pipelined round trip, the index sets of those of its keys whose shape (which
+// parts are wildcards) some listener of the instance was registered with, and
+// one GET per candidate not cached, whatever the number of listeners
+// (shapes.go). Generic filters ({path, op, values}) run only on candidates.
 //
 // Redis keys (under the configured keyspace), each in its own cluster slot
 // so one large tenant spreads over the cluster; <session> is the session id
@@ -17,6 +19,7 @@
 //	ls:{<instance>:<session>} set of listener ids of a session
 //	li:{<instance>}           set of listener ids of an instance
 //	ld:{<instance>|<key>}     hash: dedup field → the listener id that holds it
+//	lk:{<instance>}           set of the key shapes the instance's listeners use
 //
 // Writes go record first, index last; removal goes index first, record last.
 // An index entry whose record is gone is skipped and pruned at match time, so

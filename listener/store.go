@@ -36,6 +36,9 @@ type Store struct {
 	// sessionGuess remembers, per index key, the sessions of the listeners
 	// LiveCandidates last found there: what its first round trip probes.
 	sessionGuess *ttlcache.Cache[string, []string]
+	// shapes holds, per instance, the key shapes its listeners use: which
+	// of an event's keys are worth reading (shapes.go).
+	shapes *ttlcache.Cache[string, *shapeSet]
 	// lookups sends the index round trips of concurrent matches together;
 	// writes does the same for concurrent registrations (an app starting
 	// registers many at once), apart so that they never delay a webhook.
@@ -62,6 +65,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 func NewStore(rdb redis.UniversalClient, keyspace string, opts ...Option) *Store {
 	s := &Store{rdb: rdb, ks: keyspace, log: slog.Default(), cache: ttlcache.New[string, *Listener](recordCacheCap, recordTTL),
 		sessionGuess: ttlcache.New[string, []string](recordCacheCap, time.Minute),
+		shapes:       ttlcache.New[string, *shapeSet](recordCacheCap, shapesTTL),
 		lookups:      redisx.NewCoalescer(rdb, lookupRunners), writes: redisx.NewCoalescer(rdb, lookupRunners)}
 	for _, o := range opts {
 		o(s)
@@ -137,9 +141,16 @@ func (s *Store) AddMany(ctx context.Context, ls []*Listener) error {
 	// first one, which is the GET's redis.Nil for every new listener, and
 	// would hide a failed SET or SADD after it. A listener indexed without
 	// its record or session entry would never fire, or outlive its session.
+	//
+	// The key shapes go first of all: a listener is found only once its
+	// shape is in the set (shapes.go). The instance's listener count, read
+	// before its ids are added, says whether the set may be marked complete.
 	prevRecs := make([]*redis.StringCmd, len(ls))
 	var writes []redis.Cmder
+	var before *redis.IntCmd
 	err := s.writes.Pipelined(ctx, func(p redis.Pipeliner) {
+		writes = append(writes, p.SAdd(ctx, s.shapesKey(inst), shapesOf(ls)...))
+		before = p.SCard(ctx, s.instKey(inst))
 		for i, l := range ls {
 			prevRecs[i] = p.Get(ctx, s.recKey(inst, l.ID))
 			writes = append(writes, p.Set(ctx, s.recKey(inst, l.ID), recs[i], 0))
@@ -152,9 +163,16 @@ func (s *Store) AddMany(ctx context.Context, ls []*Listener) error {
 	if errors.Is(err, redisx.ErrGaveUp) {
 		return fmt.Errorf("listener: add %d listeners: %w", len(ls), err)
 	}
-	for _, c := range writes {
+	for _, c := range append(writes, before) {
 		if err := c.Err(); err != nil {
 			return fmt.Errorf("listener: add: %s: %w", c.Args()[1], err)
+		}
+	}
+	if before.Val() == 0 {
+		// The instance had no listener, so none lacks its shape: from now
+		// on every listener adds its own first.
+		if err := s.rdb.SAdd(ctx, s.shapesKey(inst), shapesComplete).Err(); err != nil {
+			return fmt.Errorf("listener: add: %s: %w", s.shapesKey(inst), err)
 		}
 	}
 	var releases []redisx.ScriptCall
@@ -411,9 +429,12 @@ func (s *Store) candidates(ctx context.Context, instanceID string, keys []string
 		probe = &sessionProbe{ctx: ctx, instance: instanceID, key: sessionKey, cmds: map[string]*redis.IntCmd{}}
 	}
 	sets := make([]*redis.StringSliceCmd, len(keys))
-	// Through the coalescer: concurrent webhooks share this round trip.
-	if err := s.lookups.Pipelined(ctx, func(p redis.Pipeliner) {
+	// read queues the index set reads of the keys that want them.
+	read := func(p redis.Pipeliner, want func(i int) bool) {
 		for i, k := range keys {
+			if !want(i) {
+				continue
+			}
 			ix := s.indexKey(instanceID, k)
 			sets[i] = p.SMembers(ctx, ix)
 			if probe != nil {
@@ -422,13 +443,36 @@ func (s *Store) candidates(ctx context.Context, instanceID string, keys []string
 				}
 			}
 		}
+	}
+	// Through the coalescer: concurrent webhooks share this round trip.
+	var check *shapeCheck
+	if err := s.lookups.Pipelined(ctx, func(p redis.Pipeliner) {
+		check = s.queueShapeCheck(ctx, p, instanceID)
+		read(p, func(i int) bool { return check.known.wants(keys[i]) })
 	}); err != nil {
 		return nil, fmt.Errorf("listener: match: %w", err)
+	}
+	shapes, err := s.current(ctx, instanceID, check)
+	if err != nil {
+		return nil, fmt.Errorf("listener: match: key shapes: %w", err)
+	}
+	// Keys of a shape registered since this process last read the set.
+	unread := func(i int) bool { return sets[i] == nil && shapes.wants(keys[i]) }
+	for i := range keys {
+		if unread(i) {
+			if err := s.lookups.Pipelined(ctx, func(p redis.Pipeliner) { read(p, unread) }); err != nil {
+				return nil, fmt.Errorf("listener: match: %w", err)
+			}
+			break
+		}
 	}
 	type hit struct{ id, key string }
 	var hits []hit
 	seen := map[hit]bool{} // by id and key: a stale entry must not hide the real one
 	for i, c := range sets {
+		if c == nil {
+			continue
+		}
 		for _, id := range c.Val() {
 			if h := (hit{id, keys[i]}); !seen[h] {
 				seen[h] = true

@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/neru-dev/neru/internal/testenv"
 	"github.com/neru-dev/neru/listener"
@@ -415,6 +418,79 @@ func TestStore(t *testing.T) {
 					t.Fatalf("refused batches indexed %s", idsOf(got))
 				}
 			})
+			t.Run("matching reads only the index keys of registered shapes, and learns new ones at once", func(t *testing.T) {
+				rdb, ks := b.Open(t)
+				reads := &indexReads{}
+				rdb.AddHook(reads)
+				gateway, sdk := listener.NewStore(rdb, ks), listener.NewStore(rdb, ks) // two processes
+				ctx := context.Background()
+				if err := sdk.Add(ctx, newListener("i1", "exact", "s1", "msg-in|sms|100|200")); err != nil {
+					t.Fatal(err)
+				}
+				// An inbound SMS's 8 keys: channel, to and from, each itself or *.
+				event := []string{"msg-in|sms|100|200", "msg-in|sms|100|*", "msg-in|sms|*|200", "msg-in|sms|*|*",
+					"msg-in|*|100|200", "msg-in|*|100|*", "msg-in|*|*|200", "msg-in|*|*|*"}
+				match := func() string {
+					t.Helper()
+					got, err := gateway.Candidates(ctx, "i1", event)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return idsOf(got)
+				}
+				if got := match(); got != "[exact]" {
+					t.Fatalf("first match %s, want [exact]", got)
+				}
+				reads.reset()
+				if got := match(); got != "[exact]" {
+					t.Fatalf("second match %s, want [exact]", got)
+				}
+				if n := reads.count(); n != 1 {
+					t.Fatalf("a match read %d index sets, want 1: only the exact key's shape is registered", n)
+				}
+				// Another process registers a new shape: the very next match
+				// finds it, however little the gateway has read since.
+				if err := sdk.Add(ctx, newListener("i1", "any-from", "s2", "msg-in|sms|*|200")); err != nil {
+					t.Fatal(err)
+				}
+				if got := match(); got != "[exact any-from]" {
+					t.Fatalf("after a new shape: %s, want [exact any-from]", got)
+				}
+				reads.reset()
+				match()
+				if n := reads.count(); n != 2 {
+					t.Fatalf("a match read %d index sets, want 2 (two shapes)", n)
+				}
+				// Removing listeners leaves their shapes: a shape never read
+				// is the only thing that could lose an event.
+				if err := sdk.Remove(ctx, "i1", "any-from"); err != nil {
+					t.Fatal(err)
+				}
+				if got := match(); got != "[exact]" {
+					t.Fatalf("after the removal: %s, want [exact]", got)
+				}
+			})
+			t.Run("listeners from before key shapes keep matching every key form", func(t *testing.T) {
+				rdb, ks := b.Open(t)
+				s := listener.NewStore(rdb, ks)
+				ctx := context.Background()
+				if err := s.Add(ctx, newListener("i1", "old", "s1", "msg-in|sms|*|200")); err != nil {
+					t.Fatal(err)
+				}
+				// What a store of the previous version left: the listener,
+				// and no shape set.
+				rdb.Del(ctx, ks+"lk:{i1}")
+				if err := s.Add(ctx, newListener("i1", "new", "s2", "msg-in|sms|100|200")); err != nil {
+					t.Fatal(err)
+				}
+				gateway := listener.NewStore(rdb, ks)
+				for i := range 2 { // the second match uses the shapes the first read
+					got, err := gateway.Candidates(ctx, "i1", []string{"msg-in|sms|100|200", "msg-in|sms|*|200"})
+					if err != nil || idsOf(got) != "[old new]" {
+						t.Fatalf("match %d: candidates %s %v, want [old new]: the instance had listeners without shapes", i+1, idsOf(got), err)
+					}
+				}
+			})
 			t.Run("invalid registrations change nothing", func(t *testing.T) {
 				rdb, ks := b.Open(t)
 				s := listener.NewStore(rdb, ks)
@@ -444,4 +520,42 @@ func idsOf(ls []*listener.Listener) string {
 		ids[i] = l.ID
 	}
 	return fmt.Sprint(ids)
+}
+
+// indexReads counts the index sets (ix:…) read with SMEMBERS, through the
+// pipelines matching sends.
+type indexReads struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (r *indexReads) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (r *indexReads) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		r.note([]redis.Cmder{cmd})
+		return next(ctx, cmd)
+	}
+}
+func (r *indexReads) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		r.note(cmds)
+		return next(ctx, cmds)
+	}
+}
+
+func (r *indexReads) note(cmds []redis.Cmder) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range cmds {
+		if args := c.Args(); c.Name() == "smembers" && strings.Contains(fmt.Sprint(args[1]), "ix:{") {
+			r.n++
+		}
+	}
+}
+
+func (r *indexReads) reset() { r.mu.Lock(); r.n = 0; r.mu.Unlock() }
+func (r *indexReads) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
 }
