@@ -29,9 +29,11 @@ import (
 // set again only when the count changed.
 //
 // Listeners registered before shapes existed have none in the set. The set
-// is trusted only when it holds shapesComplete, which registration adds when
+// is trusted only when it holds shapesComplete, which registration adds,
+// in the same script as the instance's listener ids (instanceScript), when
 // it finds the instance with no listener at all; an instance that already
-// had listeners then keeps matching every key form, as before.
+// had listeners keeps matching every key form, as before, until it has
+// none.
 
 // shapesComplete is the member of lk:{<instance>} that says every listener
 // of the instance has its key's shape in the set. Shapes begin with a

@@ -92,8 +92,9 @@ func (s *Store) Add(ctx context.Context, l *Listener) error { return s.AddMany(c
 // AddMany stores listeners of one instance as Add does one after the other,
 // in the order given (a later one that listens for the same as an earlier
 // one replaces it), in a few round trips whatever their number: records
-// and sets in one, the index in one, and the removal of the listeners they
-// replace in three more when there are any. Every listener is validated
+// and session sets in one, the instance set and key shapes in one, the
+// index in one, and the removal of the listeners they replace in three more
+// when there are any. Every listener is validated
 // before anything is written; listeners of different instances, or two
 // with the same id, are ErrInvalid.
 func (s *Store) AddMany(ctx context.Context, ls []*Listener) error {
@@ -141,16 +142,9 @@ func (s *Store) AddMany(ctx context.Context, ls []*Listener) error {
 	// first one, which is the GET's redis.Nil for every new listener, and
 	// would hide a failed SET or SADD after it. A listener indexed without
 	// its record or session entry would never fire, or outlive its session.
-	//
-	// The key shapes go first of all: a listener is found only once its
-	// shape is in the set (shapes.go). The instance's listener count, read
-	// before its ids are added, says whether the set may be marked complete.
 	prevRecs := make([]*redis.StringCmd, len(ls))
 	var writes []redis.Cmder
-	var before *redis.IntCmd
 	err := s.writes.Pipelined(ctx, func(p redis.Pipeliner) {
-		writes = append(writes, p.SAdd(ctx, s.shapesKey(inst), shapesOf(ls)...))
-		before = p.SCard(ctx, s.instKey(inst))
 		for i, l := range ls {
 			prevRecs[i] = p.Get(ctx, s.recKey(inst, l.ID))
 			writes = append(writes, p.Set(ctx, s.recKey(inst, l.ID), recs[i], 0))
@@ -158,22 +152,20 @@ func (s *Store) AddMany(ctx context.Context, ls []*Listener) error {
 		for sess, members := range bySession {
 			writes = append(writes, p.SAdd(ctx, s.sessKey(inst, sess), members...))
 		}
-		writes = append(writes, p.SAdd(ctx, s.instKey(inst), ids...))
 	})
 	if errors.Is(err, redisx.ErrGaveUp) {
 		return fmt.Errorf("listener: add %d listeners: %w", len(ls), err)
 	}
-	for _, c := range append(writes, before) {
+	for _, c := range writes {
 		if err := c.Err(); err != nil {
 			return fmt.Errorf("listener: add: %s: %w", c.Args()[1], err)
 		}
 	}
-	if before.Val() == 0 {
-		// The instance had no listener, so none lacks its shape: from now
-		// on every listener adds its own first.
-		if err := s.rdb.SAdd(ctx, s.shapesKey(inst), shapesComplete).Err(); err != nil {
-			return fmt.Errorf("listener: add: %s: %w", s.shapesKey(inst), err)
-		}
+	// Then the instance set and the key shapes, in one step (shapes.go):
+	// a listener is found only once its shape is in the set.
+	if err := s.writes.Run(ctx, instanceScript, []string{s.instKey(inst), s.shapesKey(inst)},
+		append(append([]any{len(ids), shapesComplete}, ids...), shapesOf(ls)...)...).Err(); err != nil {
+		return fmt.Errorf("listener: add %d listeners: %s: %w", len(ls), s.instKey(inst), err)
 	}
 	var releases []redisx.ScriptCall
 	var released []*Listener
@@ -244,6 +236,21 @@ if prev and prev ~= ARGV[1] then
   return prev
 end
 return false
+`)
+
+// instanceScript adds listener ids ARGV[3…ARGV[1]+2] to the instance set
+// KEYS[1] and the key shapes after them to the shape set KEYS[2], which it
+// marks complete (ARGV[2]) if the instance had no listener before: then
+// none can lack its shape. Both keys share the instance's hash tag.
+var instanceScript = redis.NewScript(`
+local n = tonumber(ARGV[1])
+local fresh = redis.call('SCARD', KEYS[1]) == 0
+for i = 3, n + 2, 500 do
+  redis.call('SADD', KEYS[1], unpack(ARGV, i, math.min(i + 499, n + 2)))
+end
+redis.call('SADD', KEYS[2], unpack(ARGV, n + 3))
+if fresh then redis.call('SADD', KEYS[2], ARGV[2]) end
+return 1
 `)
 
 // releaseScript unindexes listener ARGV[1] from KEYS[1] and drops its dedup
