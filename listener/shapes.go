@@ -33,7 +33,9 @@ import (
 // in the same script as the instance's listener ids (instanceScript), when
 // it finds the instance with no listener at all; an instance that already
 // had listeners keeps matching every key form, as before, until it has
-// none.
+// none. The one gap is a rolling upgrade: a process of the earlier version
+// may still register, without its shape, into an instance this version has
+// marked (README, Operating notes).
 
 // shapesComplete is the member of lk:{<instance>} that says every listener
 // of the instance has its key's shape in the set. Shapes begin with a
