@@ -46,16 +46,23 @@ const shapesComplete = "!complete"
 // deleted and grown back to the same count could make them wrong.
 const shapesTTL = time.Minute
 
-func shapeOf(key string) string {
-	parts := strings.Split(key, "|")
-	for i := 1; i < len(parts); i++ {
-		if parts[i] == Any {
-			parts[i] = "*"
+func shapeOf(key string) string { return string(appendShape(nil, key)) }
+
+// appendShape appends key's shape to b. Matching looks shapes up through
+// it with a buffer on the stack, so an event's keys cost no allocation.
+func appendShape(b []byte, key string) []byte {
+	kind, rest, more := strings.Cut(key, "|")
+	b = append(b, kind...)
+	for more {
+		var part string
+		part, rest, more = strings.Cut(rest, "|")
+		if part == Any {
+			b = append(b, "|*"...)
 		} else {
-			parts[i] = "_"
+			b = append(b, "|_"...)
 		}
 	}
-	return strings.Join(parts, "|")
+	return b
 }
 
 // shapesOf lists the distinct shapes of listeners' keys.
@@ -92,7 +99,13 @@ func newShapeSet(members []string) *shapeSet {
 // wants reports whether an event's key k must be looked up: always, unless
 // the set is complete and holds no listener of k's shape. A nil set (not
 // read yet) wants every key.
-func (sh *shapeSet) wants(k string) bool { return sh == nil || !sh.complete || sh.has[shapeOf(k)] }
+func (sh *shapeSet) wants(k string) bool {
+	if sh == nil || !sh.complete {
+		return true
+	}
+	var buf [64]byte
+	return sh.has[string(appendShape(buf[:0], k))]
+}
 
 // shapeCheck is the shape part of a match's first round trip: SCARD of the
 // set when this process knows it, the whole set when it does not.
