@@ -80,37 +80,32 @@ func shapesOf(ls []*Listener) []any {
 
 func (s *Store) shapesKey(inst string) string { return s.ks + "lk:{" + inst + "}" }
 
-// shapeSet is what a process knows of one instance's lk set.
-type shapeSet struct {
-	n        int64 // its SCARD when read
-	complete bool  // it holds shapesComplete
-	has      map[string]bool
-}
+// shapeSet is what a process knows of one instance's lk set: its members.
+type shapeSet map[string]bool
 
-func newShapeSet(members []string) *shapeSet {
-	sh := &shapeSet{n: int64(len(members)), has: make(map[string]bool, len(members))}
+func newShapeSet(members []string) shapeSet {
+	sh := make(shapeSet, len(members))
 	for _, m := range members {
-		sh.has[m] = true
+		sh[m] = true
 	}
-	sh.complete = sh.has[shapesComplete]
 	return sh
 }
 
 // wants reports whether an event's key k must be looked up: always, unless
 // the set is complete and holds no listener of k's shape. A nil set (not
-// read yet) wants every key.
-func (sh *shapeSet) wants(k string) bool {
-	if sh == nil || !sh.complete {
+// read yet) is not complete, so it wants every key.
+func (sh shapeSet) wants(k string) bool {
+	if !sh[shapesComplete] {
 		return true
 	}
 	var buf [64]byte
-	return sh.has[string(appendShape(buf[:0], k))]
+	return sh[string(appendShape(buf[:0], k))]
 }
 
 // shapeCheck is the shape part of a match's first round trip: SCARD of the
 // set when this process knows it, the whole set when it does not.
 type shapeCheck struct {
-	known *shapeSet
+	known shapeSet // nil: not known, so every key is read
 	count *redis.IntCmd
 	all   *redis.StringSliceCmd
 }
@@ -126,24 +121,27 @@ func (s *Store) queueShapeCheck(ctx context.Context, p redis.Pipeliner, inst str
 }
 
 // current returns the instance's shape set as of the round trip c was part
-// of. When the count changed since c.known was read, it reads the set again
-// in a round trip of its own: once per process for each new shape.
-func (s *Store) current(ctx context.Context, inst string, c *shapeCheck) (*shapeSet, error) {
+// of, and whether it holds shapes c.known did not (then keys c.known skipped
+// may be wanted now). When the count changed since c.known was read, it
+// reads the set again in a round trip of its own: once per process for each
+// new shape.
+func (s *Store) current(ctx context.Context, inst string, c *shapeCheck) (sh shapeSet, grew bool, err error) {
+	all := c.all
 	if c.count != nil {
 		n, err := c.count.Result()
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		if n == c.known.n {
-			return c.known, nil
+		if n == int64(len(c.known)) {
+			return c.known, false, nil
 		}
-		c.all = s.rdb.SMembers(ctx, s.shapesKey(inst))
+		all = s.rdb.SMembers(ctx, s.shapesKey(inst))
 	}
-	members, err := c.all.Result()
+	members, err := all.Result()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	sh := newShapeSet(members)
+	sh = newShapeSet(members)
 	s.shapes.Put(inst, sh)
-	return sh, nil
+	return sh, c.known != nil, nil
 }

@@ -38,7 +38,7 @@ type Store struct {
 	sessionGuess *ttlcache.Cache[string, []string]
 	// shapes holds, per instance, the key shapes its listeners use: which
 	// of an event's keys are worth reading (shapes.go).
-	shapes *ttlcache.Cache[string, *shapeSet]
+	shapes *ttlcache.Cache[string, shapeSet]
 	// lookups sends the index round trips of concurrent matches together;
 	// writes does the same for concurrent registrations (an app starting
 	// registers many at once), apart so that they never delay a webhook.
@@ -65,7 +65,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 func NewStore(rdb redis.UniversalClient, keyspace string, opts ...Option) *Store {
 	s := &Store{rdb: rdb, ks: keyspace, log: slog.Default(), cache: ttlcache.New[string, *Listener](recordCacheCap, recordTTL),
 		sessionGuess: ttlcache.New[string, []string](recordCacheCap, time.Minute),
-		shapes:       ttlcache.New[string, *shapeSet](recordCacheCap, shapesTTL),
+		shapes:       ttlcache.New[string, shapeSet](recordCacheCap, shapesTTL),
 		lookups:      redisx.NewCoalescer(rdb, lookupRunners), writes: redisx.NewCoalescer(rdb, lookupRunners)}
 	for _, o := range opts {
 		o(s)
@@ -94,9 +94,9 @@ func (s *Store) Add(ctx context.Context, l *Listener) error { return s.AddMany(c
 // one replaces it), in a few round trips whatever their number: records
 // and session sets in one, the instance set and key shapes in one, the
 // index in one, and the removal of the listeners they replace in three more
-// when there are any. Every listener is validated
-// before anything is written; listeners of different instances, or two
-// with the same id, are ErrInvalid.
+// when there are any. Every listener is validated before anything is
+// written; listeners of different instances, or two with the same id, are
+// ErrInvalid.
 func (s *Store) AddMany(ctx context.Context, ls []*Listener) error {
 	if len(ls) == 0 {
 		return nil
@@ -134,8 +134,8 @@ func (s *Store) AddMany(ctx context.Context, ls []*Listener) error {
 		ids[i] = l.ID
 		s.cache.Delete(s.recKey(inst, l.ID))
 	}
-	// Records (and the session and instance sets) before the index: see the
-	// package doc. The GET before the SET (same key, so same node and order)
+	// Records and session sets, then the instance set (below), before the
+	// index: see the package doc. The GET before the SET (same key, so same node and order)
 	// returns a replaced record, whose index entry may need to go.
 	//
 	// Each command's error is checked on its own: Pipelined returns only the
@@ -459,18 +459,21 @@ func (s *Store) candidates(ctx context.Context, instanceID string, keys []string
 	}); err != nil {
 		return nil, fmt.Errorf("listener: match: %w", err)
 	}
-	shapes, err := s.current(ctx, instanceID, check)
+	shapes, grew, err := s.current(ctx, instanceID, check)
 	if err != nil {
 		return nil, fmt.Errorf("listener: match: key shapes: %w", err)
 	}
-	// Keys of a shape registered since this process last read the set.
-	unread := func(i int) bool { return sets[i] == nil && shapes.wants(keys[i]) }
-	for i := range keys {
-		if unread(i) {
-			if err := s.lookups.Pipelined(ctx, func(p redis.Pipeliner) { read(p, unread) }); err != nil {
-				return nil, fmt.Errorf("listener: match: %w", err)
+	if grew {
+		// A shape was registered since this process last read the set:
+		// the keys of that shape, skipped above, are read now.
+		unread := func(i int) bool { return sets[i] == nil && shapes.wants(keys[i]) }
+		for i := range keys {
+			if unread(i) {
+				if err := s.lookups.Pipelined(ctx, func(p redis.Pipeliner) { read(p, unread) }); err != nil {
+					return nil, fmt.Errorf("listener: match: %w", err)
+				}
+				break
 			}
-			break
 		}
 	}
 	type hit struct{ id, key string }
